@@ -1,14 +1,29 @@
-//! placeholder
+//! Run every integration test in its own freshly made Linux container.
+//!
+//! See the README for the user guide.
+
+mod child;
+pub(crate) mod fixtures;
+mod plan;
 mod registry;
+mod report;
+mod runner;
+mod sandbox;
+mod sys;
+
 pub use isolated_macros::isolated;
 
+/// Support for the code `#[isolated]` and `main!()` generate. Not a stable API.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::registry::{Ignore, IntoVerdict, ShouldPanic, TestDef};
+    pub use crate::runner::main;
     pub use inventory;
-    pub fn main(_manifest_dir: &'static str) {}
 }
 
+/// The test binary's `main`: runs the `#[isolated]` tests with libtest's command line.
+///
+/// Use it once, at the top level of a test target that has `harness = false`.
 #[macro_export]
 macro_rules! main {
     () => {

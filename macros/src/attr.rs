@@ -1,0 +1,205 @@
+//! The keys inside `#[isolated(...)]`: parsed, validated, defaults filled in.
+
+use proc_macro2::TokenStream;
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
+use syn::{Expr, ExprLit, Lit, LitStr, Meta, Token};
+
+use crate::errors::Errors;
+use crate::{duration, validate};
+
+const KEYS: [&str; 4] = ["rootfs", "hostname", "timeout", "env"];
+
+/// What the keys asked for, with the documented defaults for the rest.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Config {
+    pub(crate) rootfs: String,
+    pub(crate) hostname: String,
+    pub(crate) timeout_ms: u64,
+    pub(crate) env: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            rootfs: "host".into(),
+            hostname: "isolated".into(),
+            timeout_ms: 60_000,
+            env: Vec::new(),
+        }
+    }
+}
+
+/// Parses the attribute's arguments; every problem goes to `errors`, at its token.
+pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Config {
+    let mut config = Config::default();
+    let metas = match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args) {
+        Ok(metas) => metas,
+        Err(error) => {
+            errors.push(error);
+            return config;
+        }
+    };
+    let mut seen: Vec<String> = Vec::new();
+    for meta in metas {
+        let Some(key) = known_key(&meta, errors) else {
+            continue;
+        };
+        if seen.contains(&key) {
+            errors.at(meta.path(), format!("duplicate key `{key}`"));
+            continue;
+        }
+        seen.push(key.clone());
+        match meta {
+            Meta::NameValue(pair) => apply(&mut config, &key, &pair.value, errors),
+            other => errors.at(other, format!("expected a value, like {}", example(&key))),
+        }
+    }
+    config
+}
+
+/// The key of one argument, if it is one we know.
+fn known_key(meta: &Meta, errors: &mut Errors) -> Option<String> {
+    let path = meta.path();
+    let Some(ident) = path.get_ident() else {
+        errors.at(path, "expected a key like `rootfs = \"alpine\"`");
+        return None;
+    };
+    let key = ident.to_string();
+    if !KEYS.contains(&key.as_str()) {
+        let valid = KEYS.join(", ");
+        let message = format!("unknown key `{key}` in #[isolated]; valid keys are: {valid}");
+        errors.at(ident, message);
+        return None;
+    }
+    Some(key)
+}
+
+/// Stores one key's value in `config` once it checks out.
+fn apply(config: &mut Config, key: &str, value: &Expr, errors: &mut Errors) {
+    if key == "env" {
+        config.env = env_entries(value, errors);
+        return;
+    }
+    let Some(lit) = string_literal(value) else {
+        errors.at(value, format!("expected a string, like {}", example(key)));
+        return;
+    };
+    let text = lit.value();
+    let checked = match key {
+        "rootfs" => validate::rootfs(&text).map(|()| config.rootfs = text),
+        "hostname" => validate::hostname(&text).map(|()| config.hostname = text),
+        _ => duration::parse_millis(&text).map(|ms| config.timeout_ms = ms),
+    };
+    if let Err(message) = checked {
+        errors.at(lit, message);
+    }
+}
+
+/// `env = ["K=V", ...]`: the entries that check out.
+fn env_entries(value: &Expr, errors: &mut Errors) -> Vec<String> {
+    let Expr::Array(array) = value else {
+        errors.at(
+            value,
+            format!("expected an array of strings, like {}", example("env")),
+        );
+        return Vec::new();
+    };
+    let mut entries = Vec::new();
+    for element in &array.elems {
+        let Some(lit) = string_literal(element) else {
+            errors.at(element, "expected a string like \"KEY=value\"");
+            continue;
+        };
+        match validate::env_entry(&lit.value()) {
+            Ok(()) => entries.push(lit.value()),
+            Err(message) => errors.at(lit, message),
+        }
+    }
+    entries
+}
+
+/// The string in `value`, if it is a plain string literal.
+pub(crate) fn string_literal(value: &Expr) -> Option<&LitStr> {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit),
+            attrs,
+        }) if attrs.is_empty() => Some(lit),
+        _ => None,
+    }
+}
+
+/// How a key is written, for error messages.
+fn example(key: &str) -> &'static str {
+    match key {
+        "rootfs" => "`rootfs = \"alpine\"`",
+        "hostname" => "`hostname = \"box\"`",
+        "timeout" => "`timeout = \"10s\"`",
+        _ => "`env = [\"KEY=value\"]`",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use super::*;
+
+    fn parse_ok(args: TokenStream) -> Config {
+        let mut errors = Errors::default();
+        let config = parse(args, &mut errors);
+        errors.finish().expect("no errors");
+        config
+    }
+
+    fn messages(args: TokenStream) -> Vec<String> {
+        let mut errors = Errors::default();
+        parse(args, &mut errors);
+        let all = errors.finish().expect_err("errors");
+        all.into_iter().map(|e| e.to_string()).collect()
+    }
+
+    #[test]
+    fn empty_arguments_give_the_defaults() {
+        assert_eq!(parse_ok(quote!()), Config::default());
+    }
+
+    #[test]
+    fn every_key_is_stored() {
+        let config = parse_ok(quote!(
+            rootfs = "alpine",
+            hostname = "box",
+            timeout = "10s",
+            env = ["K=V", "A=b c"],
+        ));
+        let expected = Config {
+            rootfs: "alpine".into(),
+            hostname: "box".into(),
+            timeout_ms: 10_000,
+            env: vec!["K=V".into(), "A=b c".into()],
+        };
+        assert_eq!(config, expected);
+    }
+
+    #[test]
+    fn every_error_is_reported() {
+        let found = messages(quote!(
+            foo = 1,
+            rootfs = "a",
+            rootfs = "b",
+            timeout = 10,
+            env = ["1=x", 3],
+            hostname
+        ));
+        let expected = [
+            "unknown key `foo` in #[isolated]; valid keys are: rootfs, hostname, timeout, env",
+            "duplicate key `rootfs`",
+            "expected a string, like `timeout = \"10s\"`",
+            "invalid env entry `1=x`: the key must be letters, digits and '_', not starting with a digit",
+            "expected a string like \"KEY=value\"",
+            "expected a value, like `hostname = \"box\"`",
+        ];
+        assert_eq!(found, expected);
+    }
+}

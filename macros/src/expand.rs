@@ -1,0 +1,102 @@
+//! Writes the registration: the function itself, plus a `TestDef` submitted to `inventory`.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::ext::IdentExt;
+use syn::{Item, ItemFn};
+
+use crate::attr::{self, Config};
+use crate::errors::Errors;
+use crate::libtest_attrs::{self, Ignore, Markers, ShouldPanic};
+use crate::signature;
+
+/// The whole expansion of `#[isolated(args)] item`.
+///
+/// On errors the function is still emitted (without the libtest attributes) next to them,
+/// so that a typo in the attribute does not turn every use of the function red.
+pub(crate) fn isolated(args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut func = match syn::parse2::<ItemFn>(item.clone()) {
+        Ok(func) => func,
+        Err(_) => return not_a_function(item),
+    };
+    let mut errors = Errors::default();
+    let config = attr::parse(args, &mut errors);
+    let markers = libtest_attrs::take(&mut func.attrs, &mut errors);
+    signature::check(&func.sig, &mut errors);
+    match errors.finish() {
+        Ok(()) => registration(&func, &config, &markers),
+        Err(all) => {
+            let errors = all.to_compile_error();
+            quote! { #errors #func }
+        }
+    }
+}
+
+/// The error for `#[isolated]` on a struct, a module or anything else that is not a `fn`.
+fn not_a_function(item: TokenStream) -> TokenStream {
+    let message = match syn::parse2::<Item>(item.clone()) {
+        Ok(_) => "#[isolated] only applies to functions, like `#[isolated] fn my_test() {}`",
+        // Let rustc report the syntax error itself, when it parses the item we hand back.
+        Err(_) => return item,
+    };
+    let error = syn::Error::new(Span::call_site(), message).to_compile_error();
+    quote! { #error #item }
+}
+
+/// The function followed by its `TestDef`.
+fn registration(func: &ItemFn, config: &Config, markers: &Markers) -> TokenStream {
+    let ident = &func.sig.ident;
+    let name = ident.unraw().to_string();
+    // `line!()` spanned at the name reports the line of the `fn`, not of the attribute.
+    let line = quote_spanned!(ident.span()=> ::core::line!());
+    let Config {
+        rootfs,
+        hostname,
+        timeout_ms,
+        env,
+    } = config;
+    let should_panic = should_panic(&markers.should_panic);
+    let ignore = ignore(&markers.ignore);
+    quote! {
+        #func
+
+        ::isolated::__private::inventory::submit! {
+            ::isolated::__private::TestDef {
+                name: #name,
+                module_path: ::core::module_path!(),
+                file: ::core::file!(),
+                line: #line,
+                rootfs: #rootfs,
+                hostname: #hostname,
+                timeout_ms: #timeout_ms,
+                env: &[#(#env),*],
+                should_panic: #should_panic,
+                ignore: #ignore,
+                body: {
+                    fn __isolated_body() -> ::core::result::Result<(), ::std::string::String> {
+                        ::isolated::__private::IntoVerdict::into_verdict(#ident())
+                    }
+                    __isolated_body
+                },
+            }
+        }
+    }
+}
+
+fn should_panic(marker: &ShouldPanic) -> TokenStream {
+    match marker {
+        ShouldPanic::No => quote!(::isolated::__private::ShouldPanic::No),
+        ShouldPanic::Yes => quote!(::isolated::__private::ShouldPanic::Yes),
+        ShouldPanic::WithMessage(text) => {
+            quote!(::isolated::__private::ShouldPanic::WithMessage(#text))
+        }
+    }
+}
+
+fn ignore(marker: &Ignore) -> TokenStream {
+    match marker {
+        Ignore::No => quote!(::isolated::__private::Ignore::No),
+        Ignore::Yes => quote!(::isolated::__private::Ignore::Yes),
+        Ignore::WithReason(reason) => quote!(::isolated::__private::Ignore::WithReason(#reason)),
+    }
+}

@@ -1,0 +1,115 @@
+//! Checks on the string values of `rootfs`, `hostname` and `env`.
+//!
+//! Each error is the whole message to show at the literal.
+
+/// The longest hostname the kernel accepts (`HOST_NAME_MAX`).
+const HOSTNAME_MAX: usize = 64;
+
+/// A rootfs is a fixture name, looked up under the fixtures directory, so it must not escape it.
+pub(crate) fn rootfs(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("rootfs must not be empty; use a fixture name like \"alpine\"".into());
+    }
+    if name.contains('/') {
+        return Err(format!(
+            "invalid rootfs `{name}`: expected a fixture name like \"alpine\", without '/'"
+        ));
+    }
+    if name.starts_with('.') {
+        return Err(format!("invalid rootfs `{name}`: must not start with '.'"));
+    }
+    Ok(())
+}
+
+/// A hostname the container can be given with `sethostname`.
+pub(crate) fn hostname(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("hostname must not be empty".into());
+    }
+    if name.len() > HOSTNAME_MAX {
+        return Err(format!(
+            "invalid hostname `{name}`: longer than {HOSTNAME_MAX} bytes"
+        ));
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.';
+    if !name.chars().all(allowed) {
+        return Err(format!(
+            "invalid hostname `{name}`: only letters, digits, '-' and '.' are allowed"
+        ));
+    }
+    Ok(())
+}
+
+/// One `env` entry: `KEY=value`, the key a shell-style variable name.
+pub(crate) fn env_entry(entry: &str) -> Result<(), String> {
+    let Some((key, _value)) = entry.split_once('=') else {
+        return Err(format!("invalid env entry `{entry}`: expected `KEY=value`"));
+    };
+    if key.is_empty() {
+        return Err(format!(
+            "invalid env entry `{entry}`: the key before '=' is empty"
+        ));
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    if !key.chars().all(allowed) || key.starts_with(|c: char| c.is_ascii_digit()) {
+        return Err(format!(
+            "invalid env entry `{entry}`: the key must be letters, digits and '_', \
+             not starting with a digit"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rootfs_is_a_plain_fixture_name() {
+        assert!(rootfs("alpine").is_ok());
+        assert!(rootfs("host").is_ok());
+        assert!(rootfs("debian-12.1").is_ok());
+        assert!(rootfs("").unwrap_err().contains("must not be empty"));
+        assert!(rootfs("a/b").unwrap_err().contains("without '/'"));
+        assert!(rootfs("/abs").unwrap_err().contains("without '/'"));
+        assert!(rootfs("..")
+            .unwrap_err()
+            .contains("must not start with '.'"));
+        assert!(rootfs(".hidden")
+            .unwrap_err()
+            .contains("must not start with '.'"));
+    }
+
+    #[test]
+    fn hostname_is_letters_digits_dash_dot() {
+        assert!(hostname("isolated").is_ok());
+        assert!(hostname("box-1.example").is_ok());
+        assert!(hostname(&"a".repeat(64)).is_ok());
+        assert!(hostname("").unwrap_err().contains("must not be empty"));
+        assert!(hostname(&"a".repeat(65))
+            .unwrap_err()
+            .contains("longer than 64 bytes"));
+        for bad in ["a b", "a_b", "é", "a/b"] {
+            assert!(
+                hostname(bad).unwrap_err().contains("only letters"),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn env_entry_needs_a_key_and_equals() {
+        assert!(env_entry("K=V").is_ok());
+        assert!(env_entry("A=b c").is_ok());
+        assert!(env_entry("_X1=").is_ok());
+        assert!(env_entry("K=a=b").is_ok());
+        assert!(env_entry("K").unwrap_err().contains("expected `KEY=value`"));
+        assert!(env_entry("=V").unwrap_err().contains("is empty"));
+        for bad in ["1A=x", "A-B=x", "A B=x", "É=x"] {
+            assert!(
+                env_entry(bad).unwrap_err().contains("the key must be"),
+                "{bad:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! The re-executed side: one test, one plan, no libtest.
+//!
+//! The runner starts this binary again as PID 1 of fresh namespaces, with the test's name in
+//! [`TEST_VAR`]. `main!()` calls [`run_if_child`] before anything else, so the process is still
+//! single-threaded when it builds the sandbox and forks the body.
+
+mod body;
+mod init;
+
+/// Names the test this process must run. Removed from the environment before the body starts.
+pub(crate) const TEST_VAR: &str = "__ISOLATED_TEST";
+/// The prepared fixture tree to use as the overlay's lower layer; empty for the host's root.
+pub(crate) const ROOT_VAR: &str = "__ISOLATED_ROOT";
+/// The file descriptor the report pipe is installed at in the child.
+pub(crate) const REPORT_FD: i32 = 3;
+
+/// If this process was started by the runner to run one test, runs it and never returns.
+pub(crate) fn run_if_child() {
+    let Some(name) = std::env::var_os(TEST_VAR) else {
+        return;
+    };
+    let root = std::env::var_os(ROOT_VAR).unwrap_or_default();
+    std::env::remove_var(TEST_VAR);
+    std::env::remove_var(ROOT_VAR);
+    init::run(&name.to_string_lossy(), root.into())
+}

@@ -1,0 +1,141 @@
+//! Waiting for a test environment: draining its output and report while it runs, killing it
+//! at the deadline.
+
+use std::fs::File;
+use std::io::{ErrorKind, Read};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+use crate::report::Message;
+use crate::sys::{self, Child, ChildStatus, SysResult};
+
+/// Output past this is dropped (and said so), so a chatty test cannot exhaust the runner.
+const OUTPUT_LIMIT: usize = 32 * 1024 * 1024;
+
+/// Everything a finished test environment left behind.
+#[derive(Debug)]
+pub(super) struct Finished {
+    /// How PID 1 of the environment ended.
+    pub init: ChildStatus,
+    pub messages: Result<Vec<Message>, String>,
+    /// The body's stdout and stderr, interleaved as written (empty with --nocapture).
+    pub output: Vec<u8>,
+    pub timed_out: Option<Duration>,
+}
+
+/// Waits for `child` to end (or kills it after `timeout`), reading its pipes meanwhile.
+pub(super) fn collect(
+    child: Child,
+    report: OwnedFd,
+    output: Option<OwnedFd>,
+    timeout: Duration,
+) -> SysResult<Finished> {
+    let deadline = Instant::now() + timeout;
+    let mut report = Pipe::new(report)?;
+    let mut output = output.map(Pipe::new).transpose()?;
+    let mut timed_out = None;
+    loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            // PID 1 dies, and with it every process of the test's PID namespace.
+            child.kill()?;
+            timed_out = Some(timeout);
+            break;
+        }
+        if wait_for_activity(&child, &mut report, output.as_mut(), remaining)? {
+            break;
+        }
+    }
+    let init = child.wait()?;
+    // Every process of the environment is gone now, so the pipes reach EOF promptly.
+    report.drain()?;
+    if let Some(output) = output.as_mut() {
+        output.drain()?;
+    }
+    Ok(Finished {
+        init,
+        messages: Message::decode_all(&report.data).map_err(|e| e.to_string()),
+        output: output.map(Pipe::into_text).unwrap_or_default(),
+        timed_out,
+    })
+}
+
+/// Polls the pidfd and the open pipes; returns true once the child has exited.
+fn wait_for_activity(
+    child: &Child,
+    report: &mut Pipe,
+    mut output: Option<&mut Pipe>,
+    remaining: Duration,
+) -> SysResult<bool> {
+    let mut fds: Vec<BorrowedFd<'_>> = vec![child.pidfd()];
+    fds.extend(report.poll_fd());
+    fds.extend(output.as_ref().and_then(|o| o.poll_fd()));
+    let ready = sys::poll_readable(&fds, remaining)?;
+    report.read_available();
+    if let Some(output) = output.as_deref_mut() {
+        output.read_available();
+    }
+    Ok(ready[0])
+}
+
+/// One pipe's read end and what came through it.
+struct Pipe {
+    file: File,
+    data: Vec<u8>,
+    eof: bool,
+    dropped: usize,
+}
+
+impl Pipe {
+    fn new(fd: OwnedFd) -> SysResult<Pipe> {
+        sys::set_nonblocking(&fd, true)?;
+        Ok(Pipe {
+            file: File::from(fd),
+            data: Vec::new(),
+            eof: false,
+            dropped: 0,
+        })
+    }
+
+    fn poll_fd(&self) -> Option<BorrowedFd<'_>> {
+        (!self.eof).then(|| self.file.as_fd())
+    }
+
+    /// Reads what is there now, without blocking.
+    fn read_available(&mut self) {
+        let mut buf = [0u8; 64 * 1024];
+        while !self.eof {
+            match self.file.read(&mut buf) {
+                Ok(0) => self.eof = true,
+                Ok(n) => self.keep(&buf[..n]),
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            }
+        }
+    }
+
+    /// Reads to EOF; called once every writer is gone.
+    fn drain(&mut self) -> SysResult<()> {
+        sys::set_nonblocking(&self.file, false)?;
+        self.read_available();
+        Ok(())
+    }
+
+    fn keep(&mut self, bytes: &[u8]) {
+        let room = OUTPUT_LIMIT.saturating_sub(self.data.len());
+        self.data.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        self.dropped += bytes.len().saturating_sub(room);
+    }
+
+    fn into_text(self) -> Vec<u8> {
+        let mut data = self.data;
+        if self.dropped > 0 {
+            let note = format!(
+                "\n[isolated: {} more bytes of output dropped]\n",
+                self.dropped
+            );
+            data.extend_from_slice(note.as_bytes());
+        }
+        data
+    }
+}

@@ -1,0 +1,37 @@
+//! The environment a test body starts with: clean, predictable, the same on every machine.
+
+use std::ffi::CString;
+
+use crate::child::{ROOT_VAR, TEST_VAR};
+use crate::registry::TestDef;
+
+const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/// Passed through from the runner's environment when set.
+const PASSED_THROUGH: [&str; 2] = ["RUST_BACKTRACE", "RUST_LOG"];
+
+/// The child's `envp`: markers for the child entry (which removes them), then what the body
+/// sees. The attribute's `env` comes last and overrides the defaults.
+pub(super) fn for_test(test: &TestDef, full_name: &str, root: &str) -> Vec<CString> {
+    let term = std::env::var("TERM").unwrap_or_else(|_| "dumb".to_string());
+    let mut vars: Vec<(String, String)> = vec![
+        (TEST_VAR.into(), full_name.into()),
+        (ROOT_VAR.into(), root.into()),
+        ("PATH".into(), PATH.into()),
+        ("HOME".into(), "/root".into()),
+        ("TERM".into(), term),
+        ("HOSTNAME".into(), test.hostname.into()),
+    ];
+    for name in PASSED_THROUGH {
+        if let Ok(value) = std::env::var(name) {
+            vars.push((name.into(), value));
+        }
+    }
+    for entry in test.env {
+        let (key, value) = entry.split_once('=').unwrap_or((entry, ""));
+        vars.retain(|(k, _)| k != key);
+        vars.push((key.into(), value.into()));
+    }
+    vars.into_iter()
+        .filter_map(|(k, v)| CString::new(format!("{k}={v}")).ok())
+        .collect()
+}

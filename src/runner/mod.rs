@@ -1,0 +1,33 @@
+//! The parent side: lists and filters tests with libtest's command line, starts each one in its
+//! own environment, collects its report and output, and prints libtest's output.
+
+mod collect;
+mod context;
+mod environment;
+mod launch;
+mod verdict;
+
+use std::sync::Arc;
+
+use libtest_mimic::{Arguments, Trial};
+
+use crate::registry::{self, Ignore};
+use context::RunContext;
+
+/// The test binary's `main`: either this process is one test's environment (and runs it), or it
+/// is the runner.
+pub fn main(manifest_dir: &'static str) -> ! {
+    // First, while single-threaded: a re-executed child never comes back from here.
+    crate::child::run_if_child();
+    let args = Arguments::from_args();
+    let context = Arc::new(RunContext::new(manifest_dir, &args));
+    let trials = registry::all()
+        .into_iter()
+        .map(|test| {
+            let context = Arc::clone(&context);
+            Trial::test(test.full_name(), move || launch::run_test(&context, test))
+                .with_ignored_flag(test.ignore != Ignore::No)
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit()
+}

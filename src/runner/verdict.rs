@@ -1,0 +1,127 @@
+//! Turning what a test environment left behind into libtest's pass or fail, with a message
+//! that says what happened.
+
+use std::time::Duration;
+
+use libtest_mimic::Failed;
+
+use super::collect::Finished;
+use crate::registry::TestDef;
+use crate::report::{Ended, Message, Verdict};
+use crate::sys::{signal_name, ChildStatus};
+
+/// Pass, or fail with the captured output followed by the reason.
+pub(super) fn judge(test: &TestDef, finished: Finished) -> Result<(), Failed> {
+    match reason(test, &finished) {
+        None => Ok(()),
+        Some(reason) => {
+            let output = String::from_utf8_lossy(&finished.output);
+            let mut message = output.into_owned();
+            if !message.is_empty() && !message.ends_with('\n') {
+                message.push('\n');
+            }
+            message.push_str(&reason);
+            Err(message.into())
+        }
+    }
+}
+
+/// Why the test failed, or `None` if it passed.
+fn reason(test: &TestDef, finished: &Finished) -> Option<String> {
+    if let Some(after) = finished.timed_out {
+        return Some(format!("timed out after {}", format_duration(after)));
+    }
+    let messages = match &finished.messages {
+        Ok(messages) => messages,
+        Err(e) => return Some(format!("the test's report was garbled: {e}")),
+    };
+    if let Some((step, error)) = setup_failure(messages) {
+        return Some(format!(
+            "failed to set up the sandbox: failed to {step}: {error}"
+        ));
+    }
+    let verdict = messages.iter().find_map(|m| match m {
+        Message::Verdict(v) => Some(v),
+        _ => None,
+    });
+    let ended = messages.iter().find_map(|m| match m {
+        Message::BodyEnded(e) => Some(*e),
+        _ => None,
+    });
+    match (verdict, ended) {
+        (Some(Verdict::Passed), Some(Ended::Exited(0))) => None,
+        (Some(verdict), _) if *verdict != Verdict::Passed => Some(describe(test, verdict)),
+        (_, Some(Ended::Signaled(sig))) => Some(format!("killed by {}", signal_name(sig))),
+        (Some(_), Some(Ended::Exited(code))) => {
+            Some(format!("reported success, then exited with code {code}"))
+        }
+        (None, Some(Ended::Exited(code))) => Some(format!(
+            "exited with code {code} without reporting a result"
+        )),
+        (_, None) => Some(format!(
+            "the test environment ended unexpectedly ({}) before the test finished",
+            describe_status(finished.init)
+        )),
+    }
+}
+
+fn setup_failure(messages: &[Message]) -> Option<(&str, &str)> {
+    messages.iter().find_map(|m| match m {
+        Message::SetupFailed { step, error } => Some((step.as_str(), error.as_str())),
+        _ => None,
+    })
+}
+
+fn describe(test: &TestDef, verdict: &Verdict) -> String {
+    match verdict {
+        Verdict::Passed => String::new(),
+        Verdict::Panicked { message, location } => {
+            format!("test panicked at {location}: {message}")
+        }
+        Verdict::Returned { error } => format!("test returned an error: {error}"),
+        Verdict::DidNotPanic => match test.should_panic {
+            crate::registry::ShouldPanic::WithMessage(expected) => format!(
+                "test did not panic as expected (expected a panic containing {expected:?})"
+            ),
+            _ => "test did not panic as expected".to_string(),
+        },
+        Verdict::WrongPanic { message, location, expected } => format!(
+            "panic did not contain expected string\n      panic message: {message:?} (at {location})\n \
+             expected substring: {expected:?}"
+        ),
+    }
+}
+
+fn describe_status(status: ChildStatus) -> String {
+    match status {
+        ChildStatus::Exited(code) => format!("exit code {code}"),
+        ChildStatus::Signaled(sig) => format!("killed by {}", signal_name(sig)),
+    }
+}
+
+/// `500ms`, `10s`, `2m`, `1.5s`: the way the attribute writes durations.
+pub(super) fn format_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else if ms % 60_000 == 0 {
+        format!("{}m", ms / 60_000)
+    } else if ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_the_attribute() {
+        assert_eq!(format_duration(Duration::from_millis(500)), "500ms");
+        assert_eq!(format_duration(Duration::from_secs(10)), "10s");
+        assert_eq!(format_duration(Duration::from_secs(120)), "2m");
+        assert_eq!(format_duration(Duration::from_millis(1500)), "1.5s");
+    }
+}

@@ -1,0 +1,40 @@
+//! A minimal /dev: the usual character devices, a private devpts, /dev/shm and the fd links.
+
+use std::path::Path;
+
+use super::enter::with_mountpoint;
+use super::error::{SetupError, Step};
+use crate::sys::{self, MsFlags};
+
+/// Device nodes bind-mounted from the host (works the same with or without a user namespace).
+const DEVICES: [&str; 6] = ["null", "zero", "full", "random", "urandom", "tty"];
+
+const LINKS: [(&str, &str); 5] = [
+    ("fd", "/proc/self/fd"),
+    ("stdin", "/proc/self/fd/0"),
+    ("stdout", "/proc/self/fd/1"),
+    ("stderr", "/proc/self/fd/2"),
+    ("ptmx", "pts/ptmx"),
+];
+
+/// Builds /dev at `dev` (inside the new root), taking device nodes from `host_root`/dev.
+pub(super) fn populate(dev: &Path, host_root: &Path) -> Result<(), SetupError> {
+    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC;
+    with_mountpoint(dev, |p| sys::mount_tmpfs(p, flags, "mode=0755")).step("mount /dev")?;
+    for name in DEVICES {
+        let target = dev.join(name);
+        sys::bind_target(&target).step("create a device node in /dev")?;
+        sys::bind(&host_root.join("dev").join(name), &target, false)
+            .step("bind a device node into /dev")?;
+    }
+    for (name, target) in LINKS {
+        sys::symlink(target, &dev.join(name)).step("create the links in /dev")?;
+    }
+    let pts = dev.join("pts");
+    sys::mkdir(&pts, 0o755).step("create /dev/pts")?;
+    sys::mount_devpts(&pts).step("mount /dev/pts")?;
+    let shm = dev.join("shm");
+    sys::mkdir(&shm, 0o1777).step("create /dev/shm")?;
+    sys::mount_tmpfs(&shm, MsFlags::MS_NOSUID | MsFlags::MS_NODEV, "mode=1777")
+        .step("mount /dev/shm")
+}

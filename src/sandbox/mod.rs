@@ -1,0 +1,8 @@
+//! Builds a test's environment from a [`Plan`](crate::plan::Plan), inside the namespaces the
+//! runner created. Runs in the test's PID 1, before the body starts.
+
+mod dev;
+mod enter;
+mod error;
+
+pub(crate) use enter::enter;

@@ -1,0 +1,47 @@
+use std::path::Path;
+
+use nix::sys::stat::Mode;
+
+use super::error::{Context, SysResult};
+
+/// `mkdir(path, mode)`; an existing directory is not an error.
+pub(crate) fn mkdir(path: &Path, mode: u32) -> SysResult<()> {
+    match nix::unistd::mkdir(path, Mode::from_bits_truncate(mode)) {
+        Err(nix::errno::Errno::EEXIST) => Ok(()),
+        other => other.op_at("mkdir", path),
+    }
+}
+
+/// `symlink(target, link)`.
+pub(crate) fn symlink(target: &str, link: &Path) -> SysResult<()> {
+    nix::unistd::symlinkat(target, nix::fcntl::AT_FDCWD, link).op_at("symlink", link)
+}
+
+/// Creates (or truncates) a regular file with these contents.
+pub(crate) fn write_file(path: &Path, contents: &[u8]) -> SysResult<()> {
+    std::fs::write(path, contents).map_err(|e| io_error("write", path, e))
+}
+
+/// Makes sure a file exists at `path` so something can be bind-mounted onto it.
+pub(crate) fn bind_target(path: &Path) -> SysResult<()> {
+    match std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        // A read-only root that already has the file is fine: the mount goes on top.
+        Err(_) if path.exists() => Ok(()),
+        Err(e) => Err(io_error("open", path, e)),
+    }
+}
+
+fn io_error(op: &'static str, path: &Path, e: std::io::Error) -> super::SysError {
+    let errno = nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
+    super::SysError::at(op, path, errno)
+}
+
+/// `chdir(path)`.
+pub(crate) fn chdir(path: &Path) -> SysResult<()> {
+    nix::unistd::chdir(path).op_at("chdir", path)
+}

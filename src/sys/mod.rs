@@ -1,0 +1,26 @@
+//! One thin wrapper per system call. Only this layer touches `nix` and `libc`.
+//!
+//! Every wrapper returns [`SysError`], which names the call, the path it acted on and the
+//! typed errno, so callers can both print a useful message and still match on `ENOENT`.
+
+mod error;
+mod fs;
+mod mount;
+mod net;
+mod pipe;
+mod process;
+mod spawn;
+
+pub(crate) use error::{SysError, SysResult};
+pub(crate) use fs::{bind_target, chdir, mkdir, symlink, write_file};
+pub(crate) use mount::{
+    bind, detach, make_rprivate, mount_devpts, mount_overlay, mount_proc, mount_sysfs, mount_tmpfs,
+    pivot_root, remount_readonly_recursive,
+};
+pub(crate) use net::loopback_up;
+pub(crate) use nix::mount::MsFlags;
+pub(crate) use pipe::{pipe, poll_readable, set_nonblocking};
+pub(crate) use process::{
+    exit_now, fork, geteuid_is_root, sethostname, signal_name, wait_any, ChildStatus, Forked,
+};
+pub(crate) use spawn::{open_devnull, spawn_in_namespaces, Child, FdMap, Namespaces};

@@ -1,0 +1,164 @@
+use std::path::Path;
+
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+
+use super::error::{Context, Errno, SysError, SysResult};
+
+const NONE: Option<&str> = None;
+
+/// `mount --make-rprivate PATH`: nothing mounted below it propagates anywhere.
+pub(crate) fn make_rprivate(path: &Path) -> SysResult<()> {
+    mount(
+        NONE,
+        path,
+        NONE,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        NONE,
+    )
+    .op_at("mount(MS_REC|MS_PRIVATE)", path)
+}
+
+/// A fresh tmpfs with the given options (e.g. `mode=0755`).
+pub(crate) fn mount_tmpfs(target: &Path, flags: MsFlags, options: &str) -> SysResult<()> {
+    mount(Some("tmpfs"), target, Some("tmpfs"), flags, Some(options)).op_at("mount(tmpfs)", target)
+}
+
+/// An overlay: read-only `lower`, writes going to `upper` (with `work` on the same filesystem).
+pub(crate) fn mount_overlay(
+    lower: &Path,
+    upper: &Path,
+    work: &Path,
+    target: &Path,
+) -> SysResult<()> {
+    let options = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        escape_option(lower),
+        escape_option(upper),
+        escape_option(work)
+    );
+    mount(
+        Some("overlay"),
+        target,
+        Some("overlay"),
+        MsFlags::empty(),
+        Some(options.as_str()),
+    )
+    .op_at("mount(overlay)", target)
+}
+
+/// overlayfs splits its options on `,` and lower layers on `:`; both must be escaped.
+fn escape_option(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, ',' | ':' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `mount --bind` (with `recursive`, `--rbind`).
+pub(crate) fn bind(source: &Path, target: &Path, recursive: bool) -> SysResult<()> {
+    let mut flags = MsFlags::MS_BIND;
+    if recursive {
+        flags |= MsFlags::MS_REC;
+    }
+    mount(Some(source), target, NONE, flags, NONE).op_at("mount(MS_BIND)", target)
+}
+
+/// Makes the mount at `target` and every mount below it read-only.
+///
+/// Uses `mount_setattr(AT_RECURSIVE)` (Linux 5.12) in one call; on older kernels falls back to
+/// remounting the top mount read-only.
+pub(crate) fn remount_readonly_recursive(target: &Path) -> SysResult<()> {
+    match mount_setattr_rdonly(target) {
+        Err(e) if e.errno == Errno::ENOSYS => mount(
+            NONE,
+            target,
+            NONE,
+            MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY,
+            NONE,
+        )
+        .op_at("mount(MS_REMOUNT|MS_RDONLY)", target),
+        other => other,
+    }
+}
+
+fn mount_setattr_rdonly(target: &Path) -> SysResult<()> {
+    let path = std::ffi::CString::new(target.as_os_str().as_encoded_bytes())
+        .map_err(|_| SysError::at("mount_setattr", target, Errno::EINVAL))?;
+    let attr = libc::mount_attr {
+        attr_set: libc::MOUNT_ATTR_RDONLY,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    // SAFETY: `path` is a valid NUL-terminated string and `attr` a valid `mount_attr` whose
+    // size we pass; the kernel only reads both.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            libc::AT_RECURSIVE,
+            &attr as *const libc::mount_attr,
+            std::mem::size_of::<libc::mount_attr>(),
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(SysError::at(
+            "mount_setattr(AT_RECURSIVE)",
+            target,
+            Errno::last(),
+        ))
+    }
+}
+
+/// A fresh procfs for the current PID namespace.
+pub(crate) fn mount_proc(target: &Path) -> SysResult<()> {
+    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    mount(Some("proc"), target, Some("proc"), flags, NONE).op_at("mount(proc)", target)
+}
+
+/// A read-only sysfs showing the current network namespace's devices.
+pub(crate) fn mount_sysfs(target: &Path) -> SysResult<()> {
+    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC | MsFlags::MS_RDONLY;
+    mount(Some("sysfs"), target, Some("sysfs"), flags, NONE).op_at("mount(sysfs)", target)
+}
+
+/// A private devpts instance, so the test's pseudo-terminals are its own.
+pub(crate) fn mount_devpts(target: &Path) -> SysResult<()> {
+    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC;
+    mount(
+        Some("devpts"),
+        target,
+        Some("devpts"),
+        flags,
+        Some("newinstance,ptmxmode=0666,mode=0620"),
+    )
+    .op_at("mount(devpts)", target)
+}
+
+/// `pivot_root(new_root, put_old)`.
+pub(crate) fn pivot_root(new_root: &Path, put_old: &Path) -> SysResult<()> {
+    nix::unistd::pivot_root(new_root, put_old).op_at("pivot_root", new_root)
+}
+
+/// `umount2(path, MNT_DETACH)`: lazily detaches the mount and everything below it.
+pub(crate) fn detach(path: &Path) -> SysResult<()> {
+    umount2(path, MntFlags::MNT_DETACH).op_at("umount2(MNT_DETACH)", path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlay_options_escape_separators() {
+        assert_eq!(escape_option(Path::new("/a,b:c\\d")), "/a\\,b\\:c\\\\d");
+    }
+}

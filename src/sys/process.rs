@@ -1,0 +1,81 @@
+use nix::sys::signal::Signal;
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+
+use super::error::{Context, SysResult};
+
+/// How a process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ChildStatus {
+    Exited(i32),
+    Signaled(i32),
+}
+
+/// Which side of a fork we are on.
+pub(crate) enum Forked {
+    Parent(i32),
+    Child,
+}
+
+/// `fork()`.
+///
+/// # Safety
+/// The caller must be single-threaded, or the child must only call async-signal-safe functions
+/// before it execs or exits (see fork(2)).
+pub(crate) unsafe fn fork() -> SysResult<Forked> {
+    // SAFETY: the caller upholds fork's contract, as documented above.
+    match unsafe { nix::unistd::fork() }.op("fork")? {
+        nix::unistd::ForkResult::Parent { child } => Ok(Forked::Parent(child.as_raw())),
+        nix::unistd::ForkResult::Child => Ok(Forked::Child),
+    }
+}
+
+/// Waits for any child; `None` when there are no children left.
+pub(crate) fn wait_any() -> SysResult<Option<(i32, ChildStatus)>> {
+    loop {
+        match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::__WALL)) {
+            Ok(status) => {
+                if let Some(done) = decode(status) {
+                    return Ok(Some(done));
+                }
+            }
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(nix::errno::Errno::ECHILD) => return Ok(None),
+            Err(errno) => return Err(super::SysError::new("waitpid", errno)),
+        }
+    }
+}
+
+fn decode(status: WaitStatus) -> Option<(i32, ChildStatus)> {
+    match status {
+        WaitStatus::Exited(pid, code) => Some((pid.as_raw(), ChildStatus::Exited(code))),
+        WaitStatus::Signaled(pid, sig, _) => {
+            Some((pid.as_raw(), ChildStatus::Signaled(sig as i32)))
+        }
+        _ => None,
+    }
+}
+
+/// `sethostname(name)` in the current UTS namespace.
+pub(crate) fn sethostname(name: &str) -> SysResult<()> {
+    nix::unistd::sethostname(name).op("sethostname")
+}
+
+/// Whether the effective user is root.
+pub(crate) fn geteuid_is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// `_exit(code)`: ends the process without running destructors or atexit handlers.
+pub(crate) fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit is always safe to call; it never returns.
+    unsafe { libc::_exit(code) }
+}
+
+/// The conventional name of a signal number (`SIGABRT`), or `signal N` if unknown.
+pub(crate) fn signal_name(signal: i32) -> String {
+    match Signal::try_from(signal) {
+        Ok(sig) => sig.as_str().to_string(),
+        Err(_) => format!("signal {signal}"),
+    }
+}

@@ -1,0 +1,262 @@
+//! Starting a child in new namespaces without forking the (large, multi-threaded) runner.
+//!
+//! `clone(CLONE_VM | CLONE_VFORK | CLONE_NEW*)` runs the child on a small stack of its own in
+//! the parent's memory until it execs, like `posix_spawn` does: the cost stays flat however
+//! much memory the runner has touched, where a `fork()` copies its page tables.
+
+use std::ffi::{c_int, c_void, CStr, CString};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
+
+use super::error::{Context, Errno, SysError, SysResult};
+use super::process::ChildStatus;
+
+/// The namespaces a test gets: mount, UTS, IPC, network and PID.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Namespaces(c_int);
+
+impl Namespaces {
+    pub(crate) const TEST: Namespaces = Namespaces(
+        libc::CLONE_NEWNS
+            | libc::CLONE_NEWUTS
+            | libc::CLONE_NEWIPC
+            | libc::CLONE_NEWNET
+            | libc::CLONE_NEWPID,
+    );
+}
+
+/// "Make `source` the child's file descriptor `target`".
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FdMap {
+    pub source: RawFd,
+    pub target: RawFd,
+}
+
+/// A running child, held through a pidfd so its pid can never be confused with a reused one.
+#[derive(Debug)]
+pub(crate) struct Child {
+    pub pid: i32,
+    pidfd: OwnedFd,
+}
+
+impl Child {
+    /// The pidfd: becomes readable when the child exits.
+    pub(crate) fn pidfd(&self) -> BorrowedFd<'_> {
+        self.pidfd.as_fd()
+    }
+
+    /// Sends SIGKILL. As PID 1 of its namespace, its death takes every process in it along.
+    pub(crate) fn kill(&self) -> SysResult<()> {
+        // SAFETY: pidfd_send_signal with a valid pidfd, a signal number and no siginfo.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                self.pidfd.as_raw_fd(),
+                libc::SIGKILL,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            )
+        };
+        match rc {
+            0 => Ok(()),
+            _ if Errno::last() == Errno::ESRCH => Ok(()),
+            _ => Err(SysError::new("pidfd_send_signal(SIGKILL)", Errno::last())),
+        }
+    }
+
+    /// Reaps the child; blocks until it has exited.
+    pub(crate) fn wait(&self) -> SysResult<ChildStatus> {
+        loop {
+            match waitid(Id::PIDFd(self.pidfd.as_fd()), WaitPidFlag::WEXITED) {
+                Ok(WaitStatus::Exited(_, code)) => return Ok(ChildStatus::Exited(code)),
+                Ok(WaitStatus::Signaled(_, sig, _)) => {
+                    return Ok(ChildStatus::Signaled(sig as i32))
+                }
+                Ok(_) | Err(Errno::EINTR) => continue,
+                Err(errno) => return Err(SysError::new("waitid(P_PIDFD)", errno)),
+            }
+        }
+    }
+}
+
+/// What the cloned child needs; lives on the parent's stack, shared through CLONE_VM.
+struct ChildArgs {
+    exe: *const libc::c_char,
+    argv: *const *const libc::c_char,
+    envp: *const *const libc::c_char,
+    fds: *const FdMap,
+    nfds: usize,
+    parent_mask: libc::sigset_t,
+    /// Every descriptor from this one up is closed before exec.
+    close_from: libc::c_uint,
+    /// Written by the child when a step fails before exec.
+    failed_op: &'static str,
+    failed_errno: c_int,
+}
+
+const CHILD_STACK: usize = 64 * 1024;
+/// Targets of [`FdMap`] must be below this; sources are moved above it first.
+const FIRST_UNMAPPED_FD: libc::c_uint = 16;
+/// Room for this many [`FdMap`]s.
+const MAX_FDS: usize = 8;
+
+/// Starts `exe` in new namespaces, with `fds` installed and the child killed if the calling
+/// thread dies (PR_SET_PDEATHSIG).
+pub(crate) fn spawn_in_namespaces(
+    exe: &CStr,
+    argv: &[CString],
+    envp: &[CString],
+    fds: &[FdMap],
+    namespaces: Namespaces,
+) -> SysResult<Child> {
+    assert!(
+        fds.len() <= MAX_FDS,
+        "at most {MAX_FDS} descriptors can be mapped"
+    );
+    assert!(fds
+        .iter()
+        .all(|m| (m.target as libc::c_uint) < FIRST_UNMAPPED_FD));
+    let argv_ptrs = null_terminated(argv);
+    let envp_ptrs = null_terminated(envp);
+    let mut stack = vec![0u8; CHILD_STACK];
+    // The stack grows down: hand clone the (16-byte aligned) top.
+    let top = (stack.as_mut_ptr() as usize + CHILD_STACK) & !15;
+
+    let mut args = ChildArgs {
+        exe: exe.as_ptr(),
+        argv: argv_ptrs.as_ptr(),
+        envp: envp_ptrs.as_ptr(),
+        fds: fds.as_ptr(),
+        nfds: fds.len(),
+        close_from: fds
+            .iter()
+            .map(|m| m.target as libc::c_uint + 1)
+            .max()
+            .unwrap_or(3),
+        // SAFETY: sigset_t is plain data; it is filled by pthread_sigmask below.
+        parent_mask: unsafe { std::mem::zeroed() },
+        failed_op: "",
+        failed_errno: 0,
+    };
+    let mut pidfd: c_int = -1;
+    let flags =
+        namespaces.0 | libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_PIDFD | libc::SIGCHLD;
+
+    // Block every signal so no handler of ours runs on the child's borrowed stack; the child
+    // resets handlers to default and restores the mask before it execs.
+    let all = block_all_signals(&mut args.parent_mask);
+    // SAFETY: `child_main` only makes async-signal-safe calls and exec/_exit; the stack is ours
+    // and outlives the child's use of it (CLONE_VFORK suspends us until exec or exit); `args`
+    // and the pointer arrays stay alive and unmoved for the same reason.
+    let pid = unsafe {
+        libc::clone(
+            child_main,
+            top as *mut c_void,
+            flags,
+            &mut args as *mut ChildArgs as *mut c_void,
+            &mut pidfd as *mut c_int,
+        )
+    };
+    let clone_errno = Errno::last();
+    restore_signals(&args.parent_mask, all);
+    drop(stack);
+
+    if pid < 0 {
+        return Err(SysError::new(
+            "clone(CLONE_NEWNS|CLONE_NEWPID|…)",
+            clone_errno,
+        ));
+    }
+    // SAFETY: with CLONE_PIDFD the kernel stored a new pidfd that nothing else owns.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
+    let child = Child { pid, pidfd };
+    if args.failed_errno != 0 {
+        let _ = child.wait();
+        return Err(SysError::new(
+            args.failed_op,
+            Errno::from_raw(args.failed_errno),
+        ));
+    }
+    Ok(child)
+}
+
+fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
+    strings
+        .iter()
+        .map(|s| s.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect()
+}
+
+fn block_all_signals(old: &mut libc::sigset_t) -> libc::sigset_t {
+    // SAFETY: sigset_t is plain data, initialised by sigfillset before use.
+    let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: both pointers are to valid, writable sigset_t values.
+    unsafe {
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, old);
+    }
+    all
+}
+
+fn restore_signals(old: &libc::sigset_t, _all: libc::sigset_t) {
+    // SAFETY: `old` is the mask pthread_sigmask returned earlier.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, old, std::ptr::null_mut()) };
+}
+
+/// The child side: runs in the parent's memory, so it only makes raw, async-signal-safe calls.
+extern "C" fn child_main(arg: *mut c_void) -> c_int {
+    // SAFETY: `arg` is the `ChildArgs` the parent passed to clone and keeps alive meanwhile.
+    let args = unsafe { &mut *(arg as *mut ChildArgs) };
+    // SAFETY: only async-signal-safe system calls on valid arguments, then exec or _exit.
+    unsafe {
+        for sig in 1..libc::SIGRTMAX() {
+            if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+        }
+        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
+            return fail(args, "prctl(PR_SET_PDEATHSIG)");
+        }
+        let fds = std::slice::from_raw_parts(args.fds, args.nfds);
+        // First move every source out of the target range, so no dup2 clobbers a later source.
+        let mut moved = [0 as RawFd; MAX_FDS];
+        for (i, map) in fds.iter().enumerate().take(moved.len()) {
+            moved[i] = libc::fcntl(map.source, libc::F_DUPFD, FIRST_UNMAPPED_FD as c_int);
+            if moved[i] < 0 {
+                return fail(args, "fcntl(F_DUPFD)");
+            }
+        }
+        for (i, map) in fds.iter().enumerate().take(moved.len()) {
+            if libc::dup2(moved[i], map.target) < 0 {
+                return fail(args, "dup2");
+            }
+            libc::close(moved[i]);
+        }
+        // Nothing else of the runner's leaks in (cargo's jobserver pipes, say). close_range is
+        // Linux 5.9+; without it, the runner's own descriptors are close-on-exec anyway.
+        libc::syscall(libc::SYS_close_range, args.close_from, libc::c_uint::MAX, 0);
+        libc::sigprocmask(libc::SIG_SETMASK, &args.parent_mask, std::ptr::null_mut());
+        libc::execve(args.exe, args.argv, args.envp);
+        fail(args, "execve")
+    }
+}
+
+/// Records the failed step for the parent and exits the child.
+fn fail(args: &mut ChildArgs, op: &'static str) -> c_int {
+    args.failed_op = op;
+    args.failed_errno = Errno::last_raw();
+    // SAFETY: _exit is async-signal-safe and never returns.
+    unsafe { libc::_exit(127) }
+}
+
+/// Opens `/dev/null` read-write, close-on-exec.
+pub(crate) fn open_devnull() -> SysResult<OwnedFd> {
+    nix::fcntl::open(
+        "/dev/null",
+        nix::fcntl::OFlag::O_RDWR | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .op_at("open", "/dev/null")
+}

@@ -1,0 +1,273 @@
+//! What every test gets, checked from inside, with the harness itself (`harness = false`).
+//! Runs on the host's root and on the built-in Alpine fixture (ISOLATED_FIXTURES_PATH).
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::net::{TcpListener, ToSocketAddrs};
+use std::process::Command;
+use std::time::Duration;
+
+use isolated::isolated;
+
+fn names_in(dir: &str) -> BTreeSet<String> {
+    fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+fn pids() -> BTreeSet<u32> {
+    names_in("/proc")
+        .iter()
+        .filter_map(|n| n.parse().ok())
+        .collect()
+}
+
+#[isolated(rootfs = "alpine", hostname = "box", timeout = "10s")]
+fn reads_alpine_release() {
+    let release = fs::read_to_string("/etc/alpine-release").unwrap();
+    assert!(release.starts_with("3.20"), "{release}");
+}
+
+mod identity {
+    use super::*;
+
+    #[isolated(rootfs = "alpine", hostname = "box")]
+    fn body_is_pid_2_and_sees_only_its_processes() {
+        assert_eq!(std::process::id(), 2);
+        assert_eq!(pids(), BTreeSet::from([1, 2]));
+        let status = fs::read_to_string("/proc/1/status").unwrap();
+        assert!(status.lines().any(|l| l.starts_with("PPid:\t0")));
+    }
+
+    #[isolated(rootfs = "alpine", hostname = "box")]
+    fn hostname_and_uts() {
+        let name = fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+        assert_eq!(name.trim(), "box");
+        let out = Command::new("hostname").output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "box");
+    }
+
+    #[isolated(rootfs = "alpine")]
+    fn runs_as_root_in_slash_with_a_clean_environment() {
+        assert_eq!(std::env::current_dir().unwrap().to_str(), Some("/"));
+        let uid = fs::read_to_string("/proc/self/status").unwrap();
+        assert!(uid.lines().any(|l| l.starts_with("Uid:\t0\t0")));
+        let names: BTreeSet<String> = std::env::vars().map(|(k, _)| k).collect();
+        let allowed = [
+            "PATH",
+            "HOME",
+            "TERM",
+            "HOSTNAME",
+            "RUST_BACKTRACE",
+            "RUST_LOG",
+        ];
+        for name in &names {
+            assert!(
+                allowed.contains(&name.as_str()),
+                "unexpected variable {name}"
+            );
+        }
+        assert_eq!(std::env::var("HOME").unwrap(), "/root");
+        assert_eq!(std::env::var("HOSTNAME").unwrap(), "isolated");
+    }
+
+    #[isolated(env = ["ISOLATED_GREETING=hello world", "PATH=/bin"])]
+    fn attribute_env_is_set_and_overrides_defaults() {
+        assert_eq!(std::env::var("ISOLATED_GREETING").unwrap(), "hello world");
+        assert_eq!(std::env::var("PATH").unwrap(), "/bin");
+    }
+}
+
+mod filesystem {
+    use super::*;
+
+    #[isolated(rootfs = "alpine")]
+    fn writes_stay_in_this_test_a() {
+        write_once("/etc/isolated-marker");
+    }
+
+    #[isolated(rootfs = "alpine")]
+    fn writes_stay_in_this_test_b() {
+        write_once("/etc/isolated-marker");
+    }
+
+    /// Fails if another test's write (or the fixture cache) leaked into this test.
+    fn write_once(path: &str) {
+        assert!(
+            fs::metadata(path).is_err(),
+            "{path} leaked from another test"
+        );
+        fs::write(path, "mine").unwrap();
+        fs::write("/etc/alpine-release", "overwritten\n").unwrap();
+        fs::remove_file("/bin/busybox").unwrap();
+    }
+
+    #[isolated(rootfs = "alpine")]
+    fn fixture_is_never_modified() {
+        // The tests above overwrote and deleted files in their own overlays.
+        assert!(fs::read_to_string("/etc/alpine-release")
+            .unwrap()
+            .starts_with("3.20"));
+        assert!(fs::metadata("/bin/busybox").is_ok());
+    }
+
+    #[isolated(rootfs = "alpine")]
+    fn no_host_path_is_reachable() {
+        assert!(fs::metadata("/oldroot").is_err());
+        assert!(fs::metadata("/newroot").is_err());
+        assert!(fs::metadata(env!("CARGO_MANIFEST_DIR")).is_err());
+        let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
+        for mount in mounts.lines() {
+            let mountpoint = mount.split(' ').nth(4).unwrap();
+            assert!(!mountpoint.contains("oldroot"), "{mount}");
+        }
+        // The root is the overlay: nothing is mounted above it from the host.
+        let root = mounts.lines().next().unwrap();
+        assert!(root.contains(" / / ") && root.contains("overlay"), "{root}");
+    }
+
+    #[isolated]
+    fn host_root_is_read_only_everywhere() {
+        for path in [
+            "/etc/isolated-probe",
+            "/usr/isolated-probe",
+            "/root/isolated-probe",
+        ] {
+            let err = fs::write(path, "x").unwrap_err();
+            assert_eq!(err.raw_os_error(), Some(30), "{path}: {err}"); // EROFS
+        }
+        let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/isolated-probe");
+        assert_eq!(
+            fs::write(manifest, "x").unwrap_err().raw_os_error(),
+            Some(30)
+        );
+    }
+
+    #[isolated(rootfs = "alpine")]
+    fn fresh_tmp_run_and_dev() {
+        for dir in ["/tmp", "/run", "/dev/shm"] {
+            assert!(names_in(dir).is_empty(), "{dir} is not empty");
+            fs::write(format!("{dir}/file"), "x").unwrap();
+        }
+        let dev = names_in("/dev");
+        for name in [
+            "null", "zero", "full", "random", "urandom", "tty", "pts", "ptmx", "shm", "fd",
+            "stdin", "stdout", "stderr",
+        ] {
+            assert!(dev.contains(name), "/dev/{name} missing: {dev:?}");
+        }
+        use std::io::Read;
+        let mut buf = [1u8; 16];
+        fs::File::open("/dev/zero")
+            .unwrap()
+            .read_exact(&mut buf)
+            .unwrap();
+        assert_eq!(buf, [0u8; 16]);
+        fs::File::open("/dev/urandom")
+            .unwrap()
+            .read_exact(&mut buf)
+            .unwrap();
+        fs::write("/dev/null", "discarded").unwrap();
+        assert!(fs::metadata("/dev/pts/ptmx").is_ok());
+        assert!(fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/ptmx")
+            .is_ok());
+    }
+
+    #[isolated(rootfs = "alpine")]
+    fn mounts_made_inside_stay_inside() {
+        fs::create_dir_all("/mnt/inner").unwrap();
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "inner-test-mount", "/mnt/inner"])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        // tests/runner_outcomes.rs checks the host's mount table after whole runs.
+        assert!(fs::read_to_string("/proc/self/mountinfo")
+            .unwrap()
+            .contains("inner-test-mount"));
+    }
+}
+
+mod network {
+    use super::*;
+
+    #[isolated(rootfs = "alpine")]
+    fn only_loopback_is_there_and_up() {
+        assert_eq!(
+            names_in("/sys/class/net"),
+            BTreeSet::from(["lo".to_string()])
+        );
+        let flags = fs::read_to_string("/sys/class/net/lo/flags").unwrap();
+        let flags = u32::from_str_radix(flags.trim().trim_start_matches("0x"), 16).unwrap();
+        assert_eq!(flags & 1, 1, "lo is not up");
+    }
+
+    #[isolated(rootfs = "alpine")]
+    fn localhost_resolves_in_alpine() {
+        let addrs: Vec<_> = "localhost:80".to_socket_addrs().unwrap().collect();
+        assert!(addrs.iter().any(|a| a.ip().is_loopback()), "{addrs:?}");
+        // busybox (musl) resolves it too.
+        let status = Command::new("ping")
+            .args(["-c", "1", "-W", "2", "localhost"])
+            .status();
+        assert!(status.unwrap().success());
+    }
+
+    #[isolated(rootfs = "alpine", hostname = "web")]
+    fn own_hostname_resolves() {
+        let addrs: Vec<_> = "web:80".to_socket_addrs().unwrap().collect();
+        assert!(addrs.iter().all(|a| a.ip().is_loopback()), "{addrs:?}");
+    }
+
+    /// Both hold the same port at the same time: each test has its own network stack.
+    fn hold_port_8080() {
+        let v4 = TcpListener::bind("127.0.0.1:8080").unwrap();
+        let v6 = TcpListener::bind("[::1]:8080").unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        drop((v4, v6));
+    }
+
+    #[isolated(rootfs = "alpine")]
+    fn same_port_in_two_tests_a() {
+        hold_port_8080();
+    }
+
+    #[isolated]
+    fn same_port_in_two_tests_b() {
+        hold_port_8080();
+    }
+}
+
+mod processes {
+    use super::*;
+
+    #[isolated(rootfs = "alpine")]
+    fn orphans_are_reaped_and_killed_with_the_test() {
+        // A daemon that double-forks away from us: it is reparented to our PID 1.
+        Command::new("sh")
+            .args(["-c", "(sleep 600 &) ; true"])
+            .status()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(pids().len() >= 3, "{:?}", pids());
+        // tests/runner_outcomes.rs checks that no such sleeper survives a run.
+    }
+
+    #[isolated(rootfs = "alpine")]
+    #[should_panic(expected = "inside alpine")]
+    fn should_panic_works_inside_fixtures() {
+        panic!("this panic happened inside alpine");
+    }
+
+    #[isolated(rootfs = "alpine")]
+    fn returning_ok_passes() -> Result<(), Box<dyn std::error::Error>> {
+        fs::read_to_string("/etc/os-release")?;
+        Ok(())
+    }
+}
+
+isolated::main!();

@@ -1,0 +1,7 @@
+use isolated::isolated;
+
+#[isolated]
+#[isolated(rootfs = "alpine")]
+fn t() {}
+
+isolated::main!();

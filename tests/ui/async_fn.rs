@@ -1,0 +1,6 @@
+use isolated::isolated;
+
+#[isolated]
+async fn t() {}
+
+isolated::main!();

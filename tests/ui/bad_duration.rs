@@ -1,0 +1,6 @@
+use isolated::isolated;
+
+#[isolated(timeout = "10 parsecs")]
+fn t() {}
+
+isolated::main!();

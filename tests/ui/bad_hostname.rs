@@ -1,0 +1,6 @@
+use isolated::isolated;
+
+#[isolated(hostname = "my box")]
+fn t() {}
+
+isolated::main!();

@@ -1,0 +1,7 @@
+use isolated::isolated;
+
+#[isolated]
+#[ignore(reason = "slow")]
+fn t() {}
+
+isolated::main!();

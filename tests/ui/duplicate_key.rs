@@ -1,0 +1,6 @@
+use isolated::isolated;
+
+#[isolated(rootfs = "alpine", rootfs = "debian")]
+fn t() {}
+
+isolated::main!();

@@ -1,0 +1,6 @@
+use isolated::isolated;
+
+#[isolated(rootfs)]
+fn t() {}
+
+isolated::main!();

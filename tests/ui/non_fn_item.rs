@@ -1,0 +1,6 @@
+use isolated::isolated;
+
+#[isolated]
+struct NotATest;
+
+isolated::main!();

@@ -1,0 +1,6 @@
+use isolated::isolated;
+
+#[isolated(rootfs = "alpine", foo = "bar")]
+fn t() {}
+
+isolated::main!();

@@ -1,0 +1,7 @@
+use isolated::isolated;
+
+#[isolated]
+#[test]
+fn t() {}
+
+isolated::main!();

@@ -1,0 +1,6 @@
+use isolated::isolated;
+
+#[isolated(timeout = "0s")]
+fn t() {}
+
+isolated::main!();
