@@ -70,6 +70,7 @@ fn exits_three() {
 }
 
 #[isolated(timeout = "500ms")]
+#[allow(clippy::zombie_processes)] // on purpose: the harness must kill them
 fn times_out() {
     // A child process and a grandchild: the timeout must kill them all.
     Command::new("sh")
@@ -106,6 +107,17 @@ fn ignored() {
 #[isolated]
 #[ignore = "needs a reason"]
 fn ignored_with_reason() {}
+
+#[isolated(timeout = "2m")]
+#[ignore = "tests/runner_outcomes.rs runs it and interrupts the runner"]
+#[allow(clippy::zombie_processes)] // on purpose: the harness must kill them
+fn runs_until_interrupted() {
+    Command::new("sh")
+        .args(["-c", "sleep 7777 & sleep 7777"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(120));
+}
 
 mod nested {
     use isolated::isolated;

@@ -16,6 +16,7 @@ pub use isolated_macros::isolated;
 /// Support for the code `#[isolated]` and `main!()` generate. Not a stable API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::child::run_if_child;
     pub use crate::registry::{Ignore, IntoVerdict, ShouldPanic, TestDef};
     pub use crate::runner::main;
     pub use inventory;

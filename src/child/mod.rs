@@ -15,7 +15,7 @@ pub(crate) const ROOT_VAR: &str = "__ISOLATED_ROOT";
 pub(crate) const REPORT_FD: i32 = 3;
 
 /// If this process was started by the runner to run one test, runs it and never returns.
-pub(crate) fn run_if_child() {
+pub fn run_if_child() {
     let Some(name) = std::env::var_os(TEST_VAR) else {
         return;
     };

@@ -64,7 +64,7 @@ pub(super) fn collect(
 fn wait_for_activity(
     child: &Child,
     report: &mut Pipe,
-    mut output: Option<&mut Pipe>,
+    output: Option<&mut Pipe>,
     remaining: Duration,
 ) -> SysResult<bool> {
     let mut fds: Vec<BorrowedFd<'_>> = vec![child.pidfd()];
@@ -72,7 +72,7 @@ fn wait_for_activity(
     fds.extend(output.as_ref().and_then(|o| o.poll_fd()));
     let ready = sys::poll_readable(&fds, remaining)?;
     report.read_available();
-    if let Some(output) = output.as_deref_mut() {
+    if let Some(output) = output {
         output.read_available();
     }
     Ok(ready[0])

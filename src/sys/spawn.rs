@@ -36,7 +36,9 @@ pub(crate) struct FdMap {
 /// A running child, held through a pidfd so its pid can never be confused with a reused one.
 #[derive(Debug)]
 pub(crate) struct Child {
-    pub pid: i32,
+    /// For debugging: the pid as the runner's PID namespace sees it.
+    #[allow(dead_code)]
+    pid: i32,
     pidfd: OwnedFd,
 }
 

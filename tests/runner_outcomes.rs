@@ -1,0 +1,368 @@
+//! The runner as a user sees it: run the sample suites in `examples/` and check what they
+//! print and return, and that the host is unchanged afterwards.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serial_test::serial;
+
+/// A sample suite built by cargo next to this test binary (`target/<profile>/examples/NAME`).
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().unwrap().parent().unwrap();
+    let path = profile_dir.join("examples").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: `cargo test` builds it",
+        path.display()
+    );
+    path
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(name: &str, args: &[&str]) -> Run {
+    let out: Output = Command::new(example(name)).args(args).output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The failure section libtest-mimic prints for `test`: everything after `---- test ----`
+/// up to the next section.
+fn failure<'a>(stdout: &'a str, test: &str) -> &'a str {
+    let header = format!("---- {test} ----\n");
+    let start = stdout
+        .find(&header)
+        .unwrap_or_else(|| panic!("no failure for {test}:\n{stdout}"));
+    let rest = &stdout[start + header.len()..];
+    let end = [rest.find("\n---- "), rest.find("\nfailures:\n")]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(rest.len());
+    &rest[..end]
+}
+
+fn line_for<'a>(stdout: &'a str, test: &str) -> &'a str {
+    let prefix = format!("test {test} ");
+    stdout
+        .lines()
+        .find(|l| l.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("no result line for {test}:\n{stdout}"))
+}
+
+#[test]
+#[serial]
+fn reports_every_outcome() {
+    let run = run("outcomes", &[]);
+    let out = &run.stdout;
+    assert_eq!(run.code, 101, "{out}\n{}", run.stderr);
+    for ok in [
+        "passes",
+        "returns_ok",
+        "should_panic_passes",
+        "should_panic_with_message_passes",
+        "nested::works",
+    ] {
+        assert!(line_for(out, ok).ends_with("... ok"), "{ok}: {out}");
+    }
+    for ignored in ["ignored", "ignored_with_reason", "runs_until_interrupted"] {
+        assert!(line_for(out, ignored).ends_with("... ignored"), "{out}");
+    }
+    let expect = [
+        ("panics", "test panicked at examples/outcomes.rs:15:5: boom 42"),
+        ("returns_err", "test returned an error: Error: Custom { kind: Other, error: \"the config was wrong\" }"),
+        ("should_panic_but_returns", "test did not panic as expected"),
+        ("should_panic_wrong_message", "panic did not contain expected string\n      panic message: \"boom\""),
+        ("aborts", "killed by SIGABRT"),
+        ("segfaults", "killed by SIGSEGV"),
+        ("exits_zero_without_report", "exited with code 0 without reporting a result"),
+        ("exits_three", "exited with code 3 without reporting a result"),
+        ("times_out", "timed out after 500ms"),
+        ("setup_fails", "failed to set up the sandbox: failed to mount /proc: mount(proc)(/newroot/proc) => ENOTDIR"),
+        ("missing_fixture", "fixture `no-such-fixture` not found"),
+    ];
+    for (test, text) in expect {
+        let message = failure(out, test);
+        assert!(
+            message.contains(text),
+            "{test}: expected {text:?} in:\n{message}"
+        );
+        assert!(!message.contains("EPERM"), "{message}");
+    }
+    assert!(
+        out.contains(
+            "test result: FAILED. 5 passed; 12 failed; 3 ignored; 0 measured; 0 filtered out"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+#[serial]
+fn captured_output_of_the_body_and_its_children_is_shown_with_failures() {
+    let run = run("outcomes", &["--skip", "times_out"]);
+    let panics = failure(&run.stdout, "panics");
+    assert!(
+        panics.contains("stdout before the panic\nstderr before the panic\n"),
+        "{panics}"
+    );
+    assert!(
+        panics.contains("panicked at examples/outcomes.rs:15:5:\nboom 42"),
+        "{panics}"
+    );
+    let children = failure(&run.stdout, "output_of_child_processes_is_captured");
+    assert!(children.contains("from-a-child-stdout"), "{children}");
+    assert!(children.contains("from-a-child-stderr"), "{children}");
+}
+
+#[test]
+#[serial]
+fn nocapture_streams_output_live() {
+    let run = run("outcomes", &["--exact", "panics", "--nocapture"]);
+    assert_eq!(run.code, 101);
+    assert!(
+        run.stdout.contains("stdout before the panic"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("stderr before the panic"),
+        "{}",
+        run.stderr
+    );
+    let panics = failure(&run.stdout, "panics");
+    assert!(
+        !panics.contains("stdout before the panic"),
+        "captured anyway: {panics}"
+    );
+    assert!(panics.contains("test panicked at"), "{panics}");
+}
+
+#[test]
+fn lists_without_running_or_preparing_fixtures() {
+    let run = run("outcomes", &["--list"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("missing_fixture: test\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("nested::works: test\n"),
+        "{}",
+        run.stdout
+    );
+    let terse = self::run("outcomes", &["--list", "--format", "terse"]);
+    let names: Vec<&str> = terse.stdout.lines().collect();
+    assert_eq!(names.len(), 20, "{}", terse.stdout);
+    assert!(
+        names.iter().all(|l| l.ends_with(": test")),
+        "{}",
+        terse.stdout
+    );
+    let ignored = self::run("outcomes", &["--list", "--format", "terse", "--ignored"]);
+    assert_eq!(
+        ignored.stdout,
+        "ignored: test\nignored_with_reason: test\nruns_until_interrupted: test\n"
+    );
+}
+
+#[test]
+fn filters_exact_and_skip_select_tests() {
+    let exact = run("outcomes", &["passes", "--exact"]);
+    assert_eq!(exact.code, 0, "{}", exact.stdout);
+    assert!(exact
+        .stdout
+        .contains("1 passed; 0 failed; 0 ignored; 0 measured; 19 filtered out"));
+
+    let skip = run(
+        "outcomes",
+        &["should_panic", "--skip", "wrong", "--skip", "returns"],
+    );
+    assert_eq!(skip.code, 0, "{}", skip.stdout);
+    assert!(
+        skip.stdout.contains("2 passed; 0 failed"),
+        "{}",
+        skip.stdout
+    );
+
+    let nested = run("outcomes", &["nested::works", "--exact", "-q"]);
+    assert_eq!(nested.code, 0, "{}", nested.stdout);
+    assert!(
+        nested.stdout.contains("\n.\n"),
+        "quiet output: {}",
+        nested.stdout
+    );
+}
+
+#[test]
+fn ignored_tests_run_on_request() {
+    let ignored = run("outcomes", &["--ignored", "--exact", "ignored"]);
+    assert_eq!(ignored.code, 101);
+    assert!(failure(&ignored.stdout, "ignored").contains("ignored tests run only with --ignored"));
+
+    let include = run(
+        "outcomes",
+        &["--include-ignored", "--exact", "ignored_with_reason"],
+    );
+    assert_eq!(include.code, 0, "{}", include.stdout);
+    assert!(
+        include.stdout.contains("1 passed; 0 failed; 0 ignored"),
+        "{}",
+        include.stdout
+    );
+}
+
+#[test]
+#[serial]
+fn one_thread_gives_the_same_results() {
+    let run = run("outcomes", &["--test-threads", "1", "--skip", "times_out"]);
+    assert_eq!(run.code, 101);
+    assert!(
+        run.stdout.contains("5 passed; 11 failed; 3 ignored"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// What a run could leave behind on the host.
+#[derive(Debug, PartialEq, Eq)]
+struct HostState {
+    mounts: Vec<String>,
+    links: BTreeSet<String>,
+    hostname: String,
+}
+
+fn host_state() -> HostState {
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        // mount point and filesystem, without ids that the kernel may renumber
+        .map(|l| {
+            let fields: Vec<&str> = l.split(' ').collect();
+            format!("{} {}", fields[4], l.split(" - ").nth(1).unwrap_or(""))
+        })
+        .collect();
+    let links = std::fs::read_dir("/sys/class/net")
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    HostState {
+        mounts,
+        links,
+        hostname,
+    }
+}
+
+/// Pids of processes whose whole command line is `cmdline`.
+fn processes_running(cmdline: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).replace('\0', " ").trim_end() == cmdline)
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < timeout,
+            "gave up after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+#[serial]
+fn the_host_is_unchanged_after_passing_and_failing_runs() {
+    let before = host_state();
+    assert_eq!(run("demo", &[]).code, 0);
+    assert_eq!(run("outcomes", &[]).code, 101);
+    assert_eq!(host_state(), before);
+    // times_out left `sleep 1000` processes in its namespace when it was killed.
+    wait_until(
+        "the timed-out test's processes to die",
+        Duration::from_secs(5),
+        || processes_running("sleep 1000").is_empty(),
+    );
+}
+
+#[test]
+#[serial]
+fn an_interrupted_run_kills_every_test_environment() {
+    for signal in ["TERM", "INT", "KILL"] {
+        let before = host_state();
+        let mut runner = Command::new(example("outcomes"))
+            .args(["--ignored", "--exact", "runs_until_interrupted"])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_until(
+            "the test to start its processes",
+            Duration::from_secs(10),
+            || processes_running("sleep 7777").len() == 2,
+        );
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &runner.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        runner.wait().unwrap();
+        wait_until(
+            "the interrupted test's processes to die",
+            Duration::from_secs(5),
+            || processes_running("sleep 7777").is_empty(),
+        );
+        assert_eq!(host_state(), before, "after SIG{signal}");
+    }
+}
+
+#[test]
+fn without_root_every_test_fails_with_one_clear_sentence() {
+    // A world-readable copy, so an unprivileged user can run it wherever the checkout is.
+    let dir = tempfile::Builder::new()
+        .prefix("isolated-nonroot")
+        .tempdir()
+        .unwrap();
+    let bin = dir.path().join("demo");
+    std::fs::copy(example("demo"), &bin).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&bin)
+        .output()
+        .expect("setpriv (util-linux) runs the suite as nobody");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(101), "{stdout}");
+    let sentence = "isolated tests need root to create namespaces and mounts, and this runs as \
+                    uid 65534: run them with `sudo -E cargo test` (or as root in CI)";
+    for test in [
+        "runs_as_pid_2",
+        "has_its_own_hostname",
+        "binds_a_low_port_on_loopback",
+    ] {
+        assert_eq!(failure(&stdout, test).trim(), sentence, "{stdout}");
+    }
+    assert!(
+        !stdout.contains("panicked") && !stdout.contains("EPERM"),
+        "{stdout}"
+    );
+}
