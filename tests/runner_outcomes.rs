@@ -309,7 +309,11 @@ fn the_host_is_unchanged_after_passing_and_failing_runs() {
 fn an_interrupted_run_kills_every_test_environment() {
     for signal in ["TERM", "INT", "KILL"] {
         let before = host_state();
-        let mut runner = Command::new(example("outcomes"))
+        // As from a terminal: a CI job started in the background may have SIGINT ignored, and
+        // ignored dispositions are inherited. `env` resets them, then execs the runner.
+        let mut runner = Command::new("env")
+            .arg("--default-signal=INT,TERM")
+            .arg(example("outcomes"))
             .args(["--ignored", "--exact", "runs_until_interrupted"])
             .stdout(Stdio::null())
             .spawn()
@@ -324,7 +328,15 @@ fn an_interrupted_run_kills_every_test_environment() {
             .status()
             .unwrap();
         assert!(status.success());
-        runner.wait().unwrap();
+        let start = Instant::now();
+        while runner.try_wait().unwrap().is_none() {
+            if start.elapsed() > Duration::from_secs(10) {
+                runner.kill().unwrap();
+                runner.wait().unwrap();
+                panic!("the runner ignored SIG{signal} for 10s");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         wait_until(
             "the interrupted test's processes to die",
             Duration::from_secs(5),
