@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use serial_test::serial;
+// file_serial: nextest runs every test in its own process, where an in-process lock is no lock.
+use serial_test::file_serial;
 
 /// A sample suite built by cargo next to this test binary (`target/<profile>/examples/NAME`).
 fn example(name: &str) -> PathBuf {
@@ -61,7 +62,7 @@ fn line_for<'a>(stdout: &'a str, test: &str) -> &'a str {
 }
 
 #[test]
-#[serial]
+#[file_serial]
 fn reports_every_outcome() {
     let run = run("outcomes", &[]);
     let out = &run.stdout;
@@ -108,7 +109,7 @@ fn reports_every_outcome() {
 }
 
 #[test]
-#[serial]
+#[file_serial]
 fn captured_output_of_the_body_and_its_children_is_shown_with_failures() {
     let run = run("outcomes", &["--skip", "times_out"]);
     let panics = failure(&run.stdout, "panics");
@@ -126,7 +127,7 @@ fn captured_output_of_the_body_and_its_children_is_shown_with_failures() {
 }
 
 #[test]
-#[serial]
+#[file_serial]
 fn nocapture_streams_output_live() {
     let run = run("outcomes", &["--exact", "panics", "--nocapture"]);
     assert_eq!(run.code, 101);
@@ -224,7 +225,7 @@ fn ignored_tests_run_on_request() {
 }
 
 #[test]
-#[serial]
+#[file_serial]
 fn one_thread_gives_the_same_results() {
     let run = run("outcomes", &["--test-threads", "1", "--skip", "times_out"]);
     assert_eq!(run.code, 101);
@@ -290,7 +291,7 @@ fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
 }
 
 #[test]
-#[serial]
+#[file_serial]
 fn the_host_is_unchanged_after_passing_and_failing_runs() {
     let before = host_state();
     assert_eq!(run("demo", &[]).code, 0);
@@ -305,7 +306,7 @@ fn the_host_is_unchanged_after_passing_and_failing_runs() {
 }
 
 #[test]
-#[serial]
+#[file_serial]
 fn an_interrupted_run_kills_every_test_environment() {
     for signal in ["TERM", "INT", "KILL"] {
         let before = host_state();
