@@ -60,6 +60,16 @@ fn segfaults() {
 }
 
 #[isolated]
+fn forked_copy_returns_while_the_body_panics() {
+    // SAFETY: fork in a single-threaded test body; the child only returns, then exits.
+    if unsafe { libc::fork() } == 0 {
+        return; // the copy "passes"; it must not speak for the test
+    }
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    panic!("the real body failed");
+}
+
+#[isolated]
 fn exits_zero_without_report() {
     std::process::exit(0);
 }

@@ -54,10 +54,23 @@ pub struct TestDef {
 impl TestDef {
     /// The name libtest would print: the module path without the crate name, plus the function.
     pub fn full_name(&self) -> String {
-        match self.module_path.split_once("::") {
-            Some((_crate, path)) => format!("{path}::{}", self.name),
+        match self.path_in_crate() {
+            Some(path) => format!("{path}::{}", self.name),
             None => self.name.to_string(),
         }
+    }
+
+    /// Whether [`full_name`](Self::full_name) is `full_name`.
+    pub(crate) fn is_named(&self, full_name: &str) -> bool {
+        match (self.path_in_crate(), full_name.rsplit_once("::")) {
+            (Some(path), Some((full_path, name))) => path == full_path && name == self.name,
+            (None, None) => full_name == self.name,
+            _ => false,
+        }
+    }
+
+    fn path_in_crate(&self) -> Option<&'static str> {
+        self.module_path.split_once("::").map(|(_crate, path)| path)
     }
 }
 
@@ -70,11 +83,11 @@ pub(crate) fn all() -> Vec<&'static TestDef> {
     tests
 }
 
-/// The test with this full name, if registered.
+/// The test with this full name, if registered. Allocates nothing: every test's PID 1 runs it.
 pub(crate) fn find(full_name: &str) -> Option<&'static TestDef> {
     inventory::iter::<TestDef>
         .into_iter()
-        .find(|t| t.full_name() == full_name)
+        .find(|t| t.is_named(full_name))
 }
 
 /// Turns a test function's return value into the body's verdict, like libtest's `Termination`.
@@ -92,5 +105,41 @@ impl IntoVerdict for () {
 impl<E: std::fmt::Debug> IntoVerdict for Result<(), E> {
     fn into_verdict(self) -> Result<(), String> {
         self.map_err(|e| format!("Error: {e:?}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn def(module_path: &'static str, name: &'static str) -> TestDef {
+        TestDef {
+            name,
+            module_path,
+            file: "",
+            line: 0,
+            rootfs: "host",
+            hostname: "isolated",
+            timeout_ms: 1,
+            env: &[],
+            should_panic: ShouldPanic::No,
+            ignore: Ignore::No,
+            body: || Ok(()),
+        }
+    }
+
+    #[test]
+    fn names_are_libtests_and_match_without_allocating() {
+        let top = def("mycrate", "works");
+        let nested = def("mycrate::a::b", "works");
+        assert_eq!(top.full_name(), "works");
+        assert_eq!(nested.full_name(), "a::b::works");
+        for t in [&top, &nested] {
+            assert!(t.is_named(&t.full_name()));
+        }
+        assert!(!top.is_named("a::b::works"));
+        assert!(!nested.is_named("works"));
+        assert!(!nested.is_named("a::works"));
+        assert!(!nested.is_named("a::b::work"));
     }
 }

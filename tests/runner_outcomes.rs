@@ -88,11 +88,12 @@ fn reports_every_outcome() {
         ("should_panic_but_returns", "test did not panic as expected"),
         ("should_panic_wrong_message", "panic did not contain expected string\n      panic message: \"boom\""),
         ("aborts", "killed by SIGABRT"),
+        ("forked_copy_returns_while_the_body_panics", "test panicked at examples/outcomes.rs"),
         ("segfaults", "killed by SIGSEGV"),
         ("exits_zero_without_report", "exited with code 0 without reporting a result"),
         ("exits_three", "exited with code 3 without reporting a result"),
         ("times_out", "timed out after 500ms"),
-        ("setup_fails", "failed to set up the sandbox: failed to mount /proc: mount(proc)(/newroot/proc) => ENOTDIR"),
+        ("setup_fails", "failed to set up the sandbox: failed to mount /proc: mount(proc)(/proc) => ENOTDIR"),
         ("missing_fixture", "fixture `no-such-fixture` not found"),
     ];
     for (test, text) in expect {
@@ -105,7 +106,7 @@ fn reports_every_outcome() {
     }
     assert!(
         out.contains(
-            "test result: FAILED. 5 passed; 12 failed; 3 ignored; 0 measured; 0 filtered out"
+            "test result: FAILED. 5 passed; 13 failed; 3 ignored; 0 measured; 0 filtered out"
         ),
         "{out}"
     );
@@ -168,7 +169,7 @@ fn lists_without_running_or_preparing_fixtures() {
     );
     let terse = self::run("outcomes", &["--list", "--format", "terse"]);
     let names: Vec<&str> = terse.stdout.lines().collect();
-    assert_eq!(names.len(), 20, "{}", terse.stdout);
+    assert_eq!(names.len(), 21, "{}", terse.stdout);
     assert!(
         names.iter().all(|l| l.ends_with(": test")),
         "{}",
@@ -187,7 +188,7 @@ fn filters_exact_and_skip_select_tests() {
     assert_eq!(exact.code, 0, "{}", exact.stdout);
     assert!(exact
         .stdout
-        .contains("1 passed; 0 failed; 0 ignored; 0 measured; 19 filtered out"));
+        .contains("1 passed; 0 failed; 0 ignored; 0 measured; 20 filtered out"));
 
     let skip = run(
         "outcomes",
@@ -233,7 +234,7 @@ fn one_thread_gives_the_same_results() {
     let run = run("outcomes", &["--test-threads", "1", "--skip", "times_out"]);
     assert_eq!(run.code, 101);
     assert!(
-        run.stdout.contains("5 passed; 11 failed; 3 ignored"),
+        run.stdout.contains("5 passed; 12 failed; 3 ignored"),
         "{}",
         run.stdout
     );

@@ -193,6 +193,79 @@ mod filesystem {
     }
 }
 
+mod host_safety {
+    use super::*;
+
+    #[isolated]
+    fn the_report_pipe_is_not_inherited() {
+        // Only stdin, stdout, stderr (and ls's own directory handle) in a program we start.
+        let out = Command::new("sh")
+            .args(["-c", "ls /proc/self/fd"])
+            .output()
+            .unwrap();
+        let fds = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert_eq!(fds.split_whitespace().count(), 4, "{fds}");
+        // And a program writing junk to fd 3 neither corrupts nor loses the verdict.
+        let junk = Command::new("sh")
+            .args(["-c", "echo junk >&3"])
+            .status()
+            .unwrap();
+        assert!(!junk.success());
+    }
+
+    #[isolated]
+    fn host_kernel_settings_are_read_only_but_own_network_settings_are_not() {
+        let err = fs::write("/proc/sys/kernel/printk_ratelimit_burst", "11").unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(30), "{err}"); // EROFS
+        assert!(fs::write("/proc/sysrq-trigger", "h").is_err());
+        fs::write("/proc/sys/net/ipv4/ip_forward", "1").unwrap();
+        assert_eq!(
+            fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap(),
+            "1\n"
+        );
+    }
+
+    #[isolated]
+    fn the_hosts_kernel_filesystems_are_not_below_the_fresh_ones() {
+        // /proc last: umount(8) reads /proc/self/mountinfo.
+        for dir in ["/tmp", "/run", "/dev", "/proc"] {
+            let status = Command::new("umount").args(["-l", dir]).status().unwrap();
+            assert!(status.success(), "umount {dir}");
+            // Below is the read-only host root's own directory (empty where the host mounts
+            // something there): never the host's live mount.
+            let left = fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
+            let probe = fs::write(format!("{dir}/isolated-probe"), "x");
+            assert!(
+                left == 0 || probe.unwrap_err().raw_os_error() == Some(30),
+                "{dir}: a writable host directory was below the fresh one"
+            );
+        }
+        // The host's processes never show: its /proc was detached, not just covered.
+        assert_eq!(fs::read_dir("/proc").unwrap().count(), 0);
+    }
+
+    #[isolated]
+    fn no_controlling_terminal() {
+        let stat = fs::read_to_string("/proc/self/stat").unwrap();
+        let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+        let tty_nr = after_name.split(' ').nth(4).unwrap();
+        assert_eq!(tty_nr, "0", "{stat}");
+        let err = fs::File::open("/dev/tty").unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(6), "{err}"); // ENXIO
+    }
+
+    #[isolated(rootfs = "symlinked-etc")]
+    fn absolute_symlinks_resolve_inside_the_new_root() {
+        // /etc/hosts -> /etc/static/hosts: the mount landed on the fixture's file.
+        let hosts = fs::read_to_string("/etc/static/hosts").unwrap();
+        assert!(hosts.contains("127.0.0.1\tlocalhost"), "{hosts}");
+        assert_eq!(fs::read_to_string("/etc/hosts").unwrap(), hosts);
+        // The directories this minimal fixture lacked were made in the overlay.
+        assert_eq!(names_in("/proc").contains("self"), true);
+        assert!(fs::metadata("/dev/null").is_ok() && fs::metadata("/run").is_ok());
+    }
+}
+
 mod network {
     use super::*;
 

@@ -14,8 +14,22 @@ static LAST_PANIC: Mutex<Option<(String, String)>> = Mutex::new(None);
 
 pub(super) fn run(test: &TestDef, mut report: File) -> ! {
     record_panics();
+    let body = std::process::id();
     let result = panic::catch_unwind(AssertUnwindSafe(test.body));
-    let panicked = LAST_PANIC.lock().map(|p| p.clone()).unwrap_or(None);
+    if std::process::id() != body {
+        // A copy the test forked returned from the test function: only the body reports.
+        sys::exit_now(0)
+    }
+    // The message of the panic that unwound the body, with the location its hook saw.
+    let location = LAST_PANIC
+        .lock()
+        .ok()
+        .and_then(|p| p.clone())
+        .map(|(_, l)| l);
+    let panicked = result
+        .as_ref()
+        .err()
+        .map(|payload| (payload_text(payload.as_ref()), location.unwrap_or_default()));
     let verdict = judge(
         test.should_panic,
         result.is_err(),

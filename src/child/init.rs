@@ -13,9 +13,21 @@ use crate::sandbox;
 use crate::sys::{self, ChildStatus, Forked};
 
 pub(super) fn run(name: &str, root: PathBuf) -> ! {
-    // SAFETY: the runner installed the report pipe's write end at REPORT_FD; nothing else in
-    // this freshly executed process owns it.
-    let mut report = unsafe { File::from_raw_fd(REPORT_FD) };
+    // The runner installed the report pipe at REPORT_FD. Move it out of the way, close-on-exec,
+    // so the programs a test starts neither inherit it nor find it at a low number.
+    let mut report = match sys::move_fd_out_of_the_way(REPORT_FD) {
+        Ok(fd) => File::from(fd),
+        // SAFETY: the runner installed the report pipe at REPORT_FD; nothing else owns it.
+        Err(e) => fail(
+            &mut unsafe { File::from_raw_fd(REPORT_FD) },
+            "move the report pipe",
+            e.to_string(),
+        ),
+    };
+    // A session of its own: no controlling terminal, so no test can reach the runner's.
+    if let Err(e) = sys::setsid() {
+        fail(&mut report, "start a new session", e.to_string())
+    }
     let Some(test) = registry::find(name) else {
         fail(
             &mut report,

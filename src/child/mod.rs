@@ -19,6 +19,8 @@ pub fn run_if_child() {
     let Some(name) = std::env::var_os(TEST_VAR) else {
         return;
     };
+    // The runner kept every signal blocked across the exec; a test starts with none blocked.
+    crate::sys::unblock_all_signals();
     let root = std::env::var_os(ROOT_VAR).unwrap_or_default();
     std::env::remove_var(TEST_VAR);
     std::env::remove_var(ROOT_VAR);

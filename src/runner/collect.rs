@@ -11,6 +11,9 @@ use crate::sys::{self, Child, ChildStatus, SysResult};
 
 /// Output past this is dropped (and said so), so a chatty test cannot exhaust the runner.
 const OUTPUT_LIMIT: usize = 32 * 1024 * 1024;
+/// How long to keep reading after the environment is gone. Its processes are all dead by then;
+/// this only bounds the wait for a writer that somehow lives outside it.
+const DRAIN_LIMIT: Duration = Duration::from_secs(2);
 
 /// Everything a finished test environment left behind.
 #[derive(Debug)]
@@ -25,7 +28,7 @@ pub(super) struct Finished {
 
 /// Waits for `child` to end (or kills it after `timeout`), reading its pipes meanwhile.
 pub(super) fn collect(
-    child: Child,
+    mut child: Child,
     report: OwnedFd,
     output: Option<OwnedFd>,
     timeout: Duration,
@@ -48,9 +51,10 @@ pub(super) fn collect(
     }
     let init = child.wait()?;
     // Every process of the environment is gone now, so the pipes reach EOF promptly.
-    report.drain()?;
+    let drained_by = Instant::now() + DRAIN_LIMIT;
+    report.drain(drained_by)?;
     if let Some(output) = output.as_mut() {
-        output.drain()?;
+        output.drain(drained_by)?;
     }
     Ok(Finished {
         init,
@@ -114,11 +118,16 @@ impl Pipe {
         }
     }
 
-    /// Reads to EOF; called once every writer is gone.
-    fn drain(&mut self) -> SysResult<()> {
-        sys::set_nonblocking(&self.file, false)?;
-        self.read_available();
-        Ok(())
+    /// Reads to EOF, or until `deadline`; called once the environment is gone.
+    fn drain(&mut self, deadline: Instant) -> SysResult<()> {
+        loop {
+            self.read_available();
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if self.eof || remaining.is_zero() {
+                return Ok(());
+            }
+            sys::poll_readable(&[self.file.as_fd()], remaining)?;
+        }
     }
 
     fn keep(&mut self, bytes: &[u8]) {

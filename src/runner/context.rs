@@ -72,7 +72,15 @@ pub(super) fn error_chain(error: &dyn std::error::Error) -> String {
 
 fn check_privileges() -> Result<(), String> {
     if sys::geteuid_is_root() {
-        return Ok(());
+        if sys::has_cap_sys_admin() {
+            return Ok(());
+        }
+        return Err(
+            "isolated tests need CAP_SYS_ADMIN to create namespaces and mounts, and this \
+                    runs as root without it (in a container started without --privileged or \
+                    --cap-add SYS_ADMIN?): grant it, or run the tests outside the container"
+                .to_string(),
+        );
     }
     Err(format!(
         "isolated tests need root to create namespaces and mounts, and this runs as uid {}: \

@@ -1,6 +1,6 @@
 //! Starting one test's environment and waiting for it.
 
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
 
 use libtest_mimic::Failed;
@@ -20,22 +20,22 @@ pub(super) fn run_test(context: &RunContext, test: &'static TestDef) -> Result<(
         Rootfs::Host => String::new(),
         Rootfs::Tree(path) => path.to_string_lossy().into_owned(),
     };
-    let finished = launch(context, test, &root).map_err(|e| {
-        let mut message = format!("failed to start the test environment: {e}");
-        if e.errno == nix::errno::Errno::EPERM {
-            message
-                .push_str("\nisolated needs root to create namespaces: run `sudo -E cargo test`");
-        }
-        message
+    let devnull = context.devnull.as_ref().map_err(Clone::clone)?;
+    let finished = launch(context, devnull, test, &root).map_err(|e| {
+        format!(
+            "failed to start the test environment: {e}{}",
+            spawn_hint(&e)
+        )
     })?;
     verdict::judge(test, finished)
 }
 
-fn launch(context: &RunContext, test: &TestDef, root: &str) -> sys::SysResult<Finished> {
-    let devnull = context
-        .devnull
-        .as_ref()
-        .map_err(|_| sys::SysError::at("open", "/dev/null", nix::errno::Errno::ENOENT))?;
+fn launch(
+    context: &RunContext,
+    devnull: &OwnedFd,
+    test: &TestDef,
+    root: &str,
+) -> sys::SysResult<Finished> {
     let (report_read, report_write) = sys::pipe()?;
     let output = if context.nocapture {
         None
@@ -73,4 +73,25 @@ fn launch(context: &RunContext, test: &TestDef, root: &str) -> sys::SysResult<Fi
     let output_read = output.map(|(read, _write)| read);
     let timeout = Duration::from_millis(test.timeout_ms);
     collect(child, report_read, output_read, timeout)
+}
+
+/// The fix, when starting an environment fails for a reason of the machine's.
+fn spawn_hint(error: &sys::SysError) -> &'static str {
+    use nix::errno::Errno;
+    match (error.op, error.errno) {
+        (op, Errno::EPERM) if op.starts_with("clone") => {
+            "\nthe kernel refused to create namespaces although this runs as root: a seccomp \
+             filter or security module (AppArmor, SELinux) of this container or CI runner \
+             forbids it; allow it (docker: --security-opt seccomp=unconfined, or --privileged), \
+             or run the tests where namespaces are allowed"
+        }
+        (op, Errno::ENOSPC) if op.starts_with("clone") => {
+            "\ntoo many namespaces: raise the limits in /proc/sys/user/max_*_namespaces"
+        }
+        (op, Errno::EINVAL) if op.starts_with("clone") => {
+            "\nthis kernel lacks a namespace type or CLONE_PIDFD: isolated needs Linux 5.3 or newer \
+             with PID, mount, UTS, IPC and network namespaces enabled"
+        }
+        _ => "",
+    }
 }

@@ -40,10 +40,14 @@ fn reason(test: &TestDef, finished: &Finished) -> Option<String> {
             "failed to set up the sandbox: failed to {step}: {error}"
         ));
     }
-    let verdict = messages.iter().find_map(|m| match m {
+    let mut verdicts = messages.iter().filter_map(|m| match m {
         Message::Verdict(v) => Some(v),
         _ => None,
     });
+    let verdict = verdicts.next();
+    if verdicts.next().is_some() {
+        return Some("the test reported more than one result".to_string());
+    }
     let ended = messages.iter().find_map(|m| match m {
         Message::BodyEnded(e) => Some(*e),
         _ => None,

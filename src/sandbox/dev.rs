@@ -17,15 +17,14 @@ const LINKS: [(&str, &str); 5] = [
     ("ptmx", "pts/ptmx"),
 ];
 
-/// Builds /dev at `dev` (inside the new root), taking device nodes from `host_root`/dev.
-pub(super) fn populate(dev: &Path, host_root: &Path) -> Result<(), SetupError> {
+/// Builds /dev at `dev`, bind-mounting device nodes from the host's `host_dev`.
+pub(super) fn populate(dev: &Path, host_dev: &Path) -> Result<(), SetupError> {
     let flags = MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC;
     with_mountpoint(dev, |p| sys::mount_tmpfs(p, flags, "mode=0755")).step("mount /dev")?;
     for name in DEVICES {
         let target = dev.join(name);
         sys::bind_target(&target).step("create a device node in /dev")?;
-        sys::bind(&host_root.join("dev").join(name), &target, false)
-            .step("bind a device node into /dev")?;
+        sys::bind(&host_dev.join(name), &target, false).step("bind a device node into /dev")?;
     }
     for (name, target) in LINKS {
         sys::symlink(target, &dev.join(name)).step("create the links in /dev")?;

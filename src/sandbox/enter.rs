@@ -1,46 +1,50 @@
-//! The setup checklist, in bubblewrap's order: private mounts, a scratch tmpfs as a temporary
-//! root with the host's root under `/oldroot`, the new root assembled at `/newroot` from paths
-//! under `/oldroot` (so nothing the scratch tmpfs covers is lost), then a second pivot into it.
+//! The setup checklist, after bubblewrap: private mounts; a scratch tmpfs becomes the root for
+//! a moment, with the host's root below it at /oldroot, and the test's root is mounted at
+//! /newroot from paths under /oldroot. The second pivot makes /newroot the root and parks the
+//! scratch (host root inside) at the new root's /tmp, so every mount target from then on
+//! resolves inside the new root, symlinks included: a fixture's `/etc/hosts -> /etc/static/hosts`
+//! lands in the fixture. Last, the parked scratch is detached and /tmp gets its fresh tmpfs.
 
 use std::path::Path;
 
-use super::dev;
 use super::error::{SetupError, Step};
+use super::{dev, kernel_fs};
 use crate::plan::{Plan, Root};
 use crate::sys::{self, MsFlags};
 
+/// Where the scratch tmpfs goes before the first pivot (shadowing /tmp in our namespace only).
 const SCRATCH: &str = "/tmp";
-const NEWROOT: &str = "/newroot";
-const OLDROOT: &str = "/oldroot";
+/// Where the scratch is parked after the second pivot: the new root's /tmp.
+const PARKED: &str = "/tmp";
+/// Mounts of the host that `rootfs = "host"` must not keep below its fresh replacements.
+const HOST_SUBMOUNTS: [&str; 5] = ["proc", "sys", "dev", "tmp", "run"];
 
 /// Builds the test's root filesystem and identity, then makes the new root `/`.
 pub(crate) fn enter(plan: &Plan) -> Result<(), SetupError> {
     // Nothing mounted from here on may propagate to the host's mount namespace.
     sys::make_rprivate(Path::new("/")).step("make the mount tree private")?;
-    // A scratch tmpfs, seen only by this mount namespace, to assemble the new root in.
-    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
-    sys::mount_tmpfs(Path::new(SCRATCH), flags, "mode=0755").step("mount the scratch tmpfs")?;
-    for dir in ["newroot", "oldroot", "upper", "work"] {
-        sys::mkdir(&Path::new(SCRATCH).join(dir), 0o755).step("create scratch directories")?;
-    }
-    // Make the scratch tmpfs the root for a moment; the host's root stays reachable at /oldroot.
+    build_scratch(plan)?;
+    // The scratch tmpfs becomes the root for a moment; the host's root stays at /oldroot.
     sys::pivot_root(Path::new(SCRATCH), &Path::new(SCRATCH).join("oldroot"))
         .step("pivot into the scratch tmpfs")?;
     sys::chdir(Path::new("/")).step("change into the scratch root")?;
 
     mount_root(&plan.root)?;
-    mount_kernel_filesystems()?;
-    dev::populate(&Path::new(NEWROOT).join("dev"), Path::new(OLDROOT))?;
-    mount_writable_scratch()?;
-    install_hosts_file(&plan.hosts)?;
+    // The new root becomes `/`; the scratch, with the host's root inside, waits at /tmp.
+    sys::mkdir(Path::new("/newroot/tmp"), 0o1777).step("create /tmp")?;
+    sys::pivot_root(Path::new("/newroot"), Path::new("/newroot/tmp"))
+        .step("pivot into the new root")?;
+    sys::chdir(Path::new("/")).step("change into the new root")?;
 
-    // The host's root is no longer needed: detach it so no host path stays reachable.
-    sys::detach(Path::new(OLDROOT)).step("detach the host's root")?;
-    // Make /newroot the root: pivot it onto itself, then detach the scratch tmpfs below it.
-    sys::chdir(Path::new(NEWROOT)).step("change into the new root")?;
-    sys::pivot_root(Path::new("."), Path::new(".")).step("pivot into the new root")?;
-    sys::detach(Path::new(".")).step("detach the scratch tmpfs")?;
-    sys::chdir(Path::new("/")).step("change into /")?;
+    kernel_fs::mount()?;
+    dev::populate(Path::new("/dev"), &Path::new(PARKED).join("oldroot/dev"))?;
+    install_hosts_file(&Path::new(PARKED).join("hosts"))?;
+    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
+    let run = Path::new("/run");
+    with_mountpoint(run, |p| sys::mount_tmpfs(p, flags, "mode=0755")).step("mount /run")?;
+    // Nothing of the host is needed any more: detach the scratch and the host's root with it.
+    sys::detach(Path::new(PARKED)).step("detach the host's root")?;
+    sys::mount_tmpfs(Path::new("/tmp"), flags, "mode=1777").step("mount /tmp")?;
 
     sys::sethostname(&plan.hostname).step("set the hostname")?;
     // Loopback only: tests can bind any port without meeting each other or the host.
@@ -48,49 +52,52 @@ pub(crate) fn enter(plan: &Plan) -> Result<(), SetupError> {
     Ok(())
 }
 
+/// The scratch tmpfs: mount points for both roots, the overlay's writable layer, /etc/hosts.
+fn build_scratch(plan: &Plan) -> Result<(), SetupError> {
+    let scratch = Path::new(SCRATCH);
+    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
+    sys::mount_tmpfs(scratch, flags, "mode=0755").step("mount the scratch tmpfs")?;
+    for dir in ["newroot", "oldroot", "upper", "work"] {
+        sys::mkdir(&scratch.join(dir), 0o755).step("create scratch directories")?;
+    }
+    sys::write_file(&scratch.join("hosts"), plan.hosts.as_bytes()).step("write /etc/hosts")
+}
+
+/// Mounts the test's root at /newroot (in the scratch root, the host's root at /oldroot).
 fn mount_root(root: &Root) -> Result<(), SetupError> {
-    let newroot = Path::new(NEWROOT);
+    let newroot = Path::new("/newroot");
     match root {
         Root::Overlay { lower } => {
             // Copy-on-write: the fixture stays untouched, writes land in the scratch tmpfs.
-            let lower = Path::new(OLDROOT).join(lower.strip_prefix("/").unwrap_or(lower));
+            let lower = Path::new("/oldroot").join(lower.strip_prefix("/").unwrap_or(lower));
             sys::mount_overlay(&lower, Path::new("/upper"), Path::new("/work"), newroot)
                 .step("mount the overlay root filesystem")
         }
         Root::HostReadOnly => {
-            // The host's whole mount tree, read-only at every level.
-            sys::bind(Path::new(OLDROOT), newroot, true).step("bind the host's root")?;
-            sys::remount_readonly_recursive(newroot).step("make the host's root read-only")
+            // The host's whole mount tree, read-only at every level...
+            sys::bind(Path::new("/oldroot"), newroot, true).step("bind the host's root")?;
+            sys::set_readonly(newroot, true, true).step("make the host's root read-only")?;
+            // ...but not the host's /proc, /dev, /tmp, …: fresh ones replace them, and the
+            // host's must not stay reachable below (by unmounting the fresh one, say).
+            for dir in HOST_SUBMOUNTS {
+                match sys::detach(&newroot.join(dir)) {
+                    Err(e) if e.errno != nix::errno::Errno::EINVAL => {
+                        return Err(e).step("detach the host's kernel filesystems")
+                    }
+                    _ => {}
+                }
+            }
+            Ok(())
         }
     }
 }
 
-/// A fresh /proc for the new PID namespace and a /sys for the new network namespace.
-fn mount_kernel_filesystems() -> Result<(), SetupError> {
-    let proc = Path::new(NEWROOT).join("proc");
-    with_mountpoint(&proc, sys::mount_proc).step("mount /proc")?;
-    let sys_dir = Path::new(NEWROOT).join("sys");
-    with_mountpoint(&sys_dir, sys::mount_sysfs).step("mount /sys")
-}
-
-/// Fresh, empty /tmp and /run for every test.
-fn mount_writable_scratch() -> Result<(), SetupError> {
-    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
-    let tmp = Path::new(NEWROOT).join("tmp");
-    with_mountpoint(&tmp, |p| sys::mount_tmpfs(p, flags, "mode=1777")).step("mount /tmp")?;
-    let run = Path::new(NEWROOT).join("run");
-    with_mountpoint(&run, |p| sys::mount_tmpfs(p, flags, "mode=0755")).step("mount /run")
-}
-
 /// So `localhost` and the test's hostname resolve in any rootfs, even a read-only one.
-fn install_hosts_file(contents: &str) -> Result<(), SetupError> {
-    let source = Path::new("/hosts");
-    sys::write_file(source, contents.as_bytes()).step("write /etc/hosts")?;
-    let etc = Path::new(NEWROOT).join("etc");
-    sys::mkdir(&etc, 0o755).step("create /etc")?;
-    let target = etc.join("hosts");
-    sys::bind_target(&target).step("create /etc/hosts")?;
-    sys::bind(source, &target, false).step("mount /etc/hosts")
+fn install_hosts_file(source: &Path) -> Result<(), SetupError> {
+    sys::mkdir(Path::new("/etc"), 0o755).step("create /etc")?;
+    let target = Path::new("/etc/hosts");
+    sys::bind_target(target).step("create /etc/hosts")?;
+    sys::bind(source, target, false).step("mount /etc/hosts")
 }
 
 /// Runs `mount`; if the mountpoint directory is missing (a minimal fixture), creates it and

@@ -4,5 +4,6 @@
 mod dev;
 mod enter;
 mod error;
+mod kernel_fs;
 
 pub(crate) use enter::enter;

@@ -35,7 +35,7 @@ impl fmt::Display for SysError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.path {
             Some(path) => write!(f, "{}({})", self.op, path.display())?,
-            None => write!(f, "{}()", self.op)?,
+            None => write!(f, "{}", self.op)?,
         }
         write!(f, " => {}", self.errno)
     }

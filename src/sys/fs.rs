@@ -45,3 +45,17 @@ fn io_error(op: &'static str, path: &Path, e: std::io::Error) -> super::SysError
 pub(crate) fn chdir(path: &Path) -> SysResult<()> {
     nix::unistd::chdir(path).op_at("chdir", path)
 }
+
+/// Moves descriptor `fd` to a number of 10 or more, close-on-exec, and closes `fd`: so that
+/// programs the process starts do not inherit it and cannot stumble on it at a low number.
+pub(crate) fn move_fd_out_of_the_way(fd: std::os::fd::RawFd) -> SysResult<std::os::fd::OwnedFd> {
+    use std::os::fd::{BorrowedFd, FromRawFd};
+    // SAFETY: the caller names a descriptor that is open for the duration of this call.
+    let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+    let moved = nix::fcntl::fcntl(borrowed, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(10))
+        .op("fcntl(F_DUPFD_CLOEXEC)")?;
+    // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor nothing else owns.
+    let moved = unsafe { std::os::fd::OwnedFd::from_raw_fd(moved) };
+    nix::unistd::close(fd).op("close")?;
+    Ok(moved)
+}

@@ -12,15 +12,16 @@ mod process;
 mod spawn;
 
 pub(crate) use error::{SysError, SysResult};
-pub(crate) use fs::{bind_target, chdir, mkdir, symlink, write_file};
+pub(crate) use fs::{bind_target, chdir, mkdir, move_fd_out_of_the_way, symlink, write_file};
 pub(crate) use mount::{
     bind, detach, make_rprivate, mount_devpts, mount_overlay, mount_proc, mount_sysfs, mount_tmpfs,
-    pivot_root, remount_readonly_recursive,
+    pivot_root, set_readonly,
 };
 pub(crate) use net::loopback_up;
 pub(crate) use nix::mount::MsFlags;
 pub(crate) use pipe::{pipe, poll_readable, set_nonblocking};
 pub(crate) use process::{
-    exit_now, fork, geteuid_is_root, sethostname, signal_name, wait_any, ChildStatus, Forked,
+    exit_now, fork, geteuid_is_root, has_cap_sys_admin, sethostname, setsid, signal_name,
+    unblock_all_signals, wait_any, ChildStatus, Forked,
 };
 pub(crate) use spawn::{open_devnull, spawn_in_namespaces, Child, FdMap, Namespaces};

@@ -68,33 +68,38 @@ pub(crate) fn bind(source: &Path, target: &Path, recursive: bool) -> SysResult<(
     mount(Some(source), target, NONE, flags, NONE).op_at("mount(MS_BIND)", target)
 }
 
-/// Makes the mount at `target` and every mount below it read-only.
+/// Makes the mount at `target` read-only (`recursive`: and every mount below it), or, with
+/// `readonly` false, writable again.
 ///
-/// Uses `mount_setattr(AT_RECURSIVE)` (Linux 5.12) in one call; on older kernels falls back to
-/// remounting the top mount read-only.
-pub(crate) fn remount_readonly_recursive(target: &Path) -> SysResult<()> {
-    match mount_setattr_rdonly(target) {
-        Err(e) if e.errno == Errno::ENOSYS => mount(
-            NONE,
-            target,
-            NONE,
-            MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY,
-            NONE,
-        )
-        .op_at("mount(MS_REMOUNT|MS_RDONLY)", target),
+/// Uses `mount_setattr` (Linux 5.12), one call even for a whole tree; on older kernels falls
+/// back to remounting the top mount alone.
+pub(crate) fn set_readonly(target: &Path, readonly: bool, recursive: bool) -> SysResult<()> {
+    match mount_setattr(target, readonly, recursive) {
+        Err(e) if e.errno == Errno::ENOSYS => {
+            let mut flags = MsFlags::MS_REMOUNT | MsFlags::MS_BIND;
+            if readonly {
+                flags |= MsFlags::MS_RDONLY;
+            }
+            mount(NONE, target, NONE, flags, NONE).op_at("mount(MS_REMOUNT|MS_BIND)", target)
+        }
         other => other,
     }
 }
 
-fn mount_setattr_rdonly(target: &Path) -> SysResult<()> {
+fn mount_setattr(target: &Path, readonly: bool, recursive: bool) -> SysResult<()> {
     let path = std::ffi::CString::new(target.as_os_str().as_encoded_bytes())
         .map_err(|_| SysError::at("mount_setattr", target, Errno::EINVAL))?;
+    let (attr_set, attr_clr) = match readonly {
+        true => (libc::MOUNT_ATTR_RDONLY, 0),
+        false => (0, libc::MOUNT_ATTR_RDONLY),
+    };
     let attr = libc::mount_attr {
-        attr_set: libc::MOUNT_ATTR_RDONLY,
-        attr_clr: 0,
+        attr_set,
+        attr_clr,
         propagation: 0,
         userns_fd: 0,
     };
+    let flags = if recursive { libc::AT_RECURSIVE } else { 0 };
     // SAFETY: `path` is a valid NUL-terminated string and `attr` a valid `mount_attr` whose
     // size we pass; the kernel only reads both.
     let rc = unsafe {
@@ -102,7 +107,7 @@ fn mount_setattr_rdonly(target: &Path) -> SysResult<()> {
             libc::SYS_mount_setattr,
             libc::AT_FDCWD,
             path.as_ptr(),
-            libc::AT_RECURSIVE,
+            flags,
             &attr as *const libc::mount_attr,
             std::mem::size_of::<libc::mount_attr>(),
         )
@@ -110,11 +115,7 @@ fn mount_setattr_rdonly(target: &Path) -> SysResult<()> {
     if rc == 0 {
         Ok(())
     } else {
-        Err(SysError::at(
-            "mount_setattr(AT_RECURSIVE)",
-            target,
-            Errno::last(),
-        ))
+        Err(SysError::at("mount_setattr", target, Errno::last()))
     }
 }
 

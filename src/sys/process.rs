@@ -79,3 +79,31 @@ pub(crate) fn signal_name(signal: i32) -> String {
         Err(_) => format!("signal {signal}"),
     }
 }
+
+/// Unblocks every signal: the runner keeps them all blocked across the exec into a test.
+pub(crate) fn unblock_all_signals() {
+    let _ = nix::sys::signal::sigprocmask(
+        nix::sys::signal::SigmaskHow::SIG_SETMASK,
+        Some(&nix::sys::signal::SigSet::empty()),
+        None,
+    );
+}
+
+/// `setsid()`: a new session without a controlling terminal, so a test cannot reach the
+/// terminal the runner was started from.
+pub(crate) fn setsid() -> SysResult<()> {
+    nix::unistd::setsid().op("setsid").map(drop)
+}
+
+/// Whether the process has CAP_SYS_ADMIN in its effective set (read from /proc/self/status).
+pub(crate) fn has_cap_sys_admin() -> bool {
+    const CAP_SYS_ADMIN: u32 = 21;
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return true; // cannot tell: let the attempt speak for itself
+    };
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        .map_or(true, |caps| caps & (1 << CAP_SYS_ADMIN) != 0)
+}

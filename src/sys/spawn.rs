@@ -34,12 +34,13 @@ pub(crate) struct FdMap {
 }
 
 /// A running child, held through a pidfd so its pid can never be confused with a reused one.
+///
+/// Dropping a child that was not waited for kills and reaps it: whatever path the runner takes,
+/// no test environment outlives the code that started it.
 #[derive(Debug)]
 pub(crate) struct Child {
-    /// For debugging: the pid as the runner's PID namespace sees it.
-    #[allow(dead_code)]
-    pid: i32,
     pidfd: OwnedFd,
+    reaped: bool,
 }
 
 impl Child {
@@ -68,16 +69,29 @@ impl Child {
     }
 
     /// Reaps the child; blocks until it has exited.
-    pub(crate) fn wait(&self) -> SysResult<ChildStatus> {
+    pub(crate) fn wait(&mut self) -> SysResult<ChildStatus> {
         loop {
             match waitid(Id::PIDFd(self.pidfd.as_fd()), WaitPidFlag::WEXITED) {
-                Ok(WaitStatus::Exited(_, code)) => return Ok(ChildStatus::Exited(code)),
+                Ok(WaitStatus::Exited(_, code)) => {
+                    self.reaped = true;
+                    return Ok(ChildStatus::Exited(code));
+                }
                 Ok(WaitStatus::Signaled(_, sig, _)) => {
-                    return Ok(ChildStatus::Signaled(sig as i32))
+                    self.reaped = true;
+                    return Ok(ChildStatus::Signaled(sig as i32));
                 }
                 Ok(_) | Err(Errno::EINTR) => continue,
                 Err(errno) => return Err(SysError::new("waitid(P_PIDFD)", errno)),
             }
+        }
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        if !self.reaped {
+            let _ = self.kill();
+            let _ = self.wait();
         }
     }
 }
@@ -89,7 +103,6 @@ struct ChildArgs {
     envp: *const *const libc::c_char,
     fds: *const FdMap,
     nfds: usize,
-    parent_mask: libc::sigset_t,
     /// Every descriptor from this one up is closed before exec.
     close_from: libc::c_uint,
     /// Written by the child when a step fails before exec.
@@ -136,8 +149,6 @@ pub(crate) fn spawn_in_namespaces(
             .map(|m| m.target as libc::c_uint + 1)
             .max()
             .unwrap_or(3),
-        // SAFETY: sigset_t is plain data; it is filled by pthread_sigmask below.
-        parent_mask: unsafe { std::mem::zeroed() },
         failed_op: "",
         failed_errno: 0,
     };
@@ -145,9 +156,9 @@ pub(crate) fn spawn_in_namespaces(
     let flags =
         namespaces.0 | libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_PIDFD | libc::SIGCHLD;
 
-    // Block every signal so no handler of ours runs on the child's borrowed stack; the child
-    // resets handlers to default and restores the mask before it execs.
-    let all = block_all_signals(&mut args.parent_mask);
+    // Block every signal so no handler of ours can run on the child's borrowed stack. They stay
+    // blocked across the exec (which resets handlers); the test's PID 1 unblocks them.
+    let parent_mask = block_all_signals();
     // SAFETY: `child_main` only makes async-signal-safe calls and exec/_exit; the stack is ours
     // and outlives the child's use of it (CLONE_VFORK suspends us until exec or exit); `args`
     // and the pointer arrays stay alive and unmoved for the same reason.
@@ -161,7 +172,7 @@ pub(crate) fn spawn_in_namespaces(
         )
     };
     let clone_errno = Errno::last();
-    restore_signals(&args.parent_mask, all);
+    restore_signals(&parent_mask);
     drop(stack);
 
     if pid < 0 {
@@ -172,13 +183,17 @@ pub(crate) fn spawn_in_namespaces(
     }
     // SAFETY: with CLONE_PIDFD the kernel stored a new pidfd that nothing else owns.
     let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
-    let child = Child { pid, pidfd };
+    let mut child = Child {
+        pidfd,
+        reaped: false,
+    };
     if args.failed_errno != 0 {
         let _ = child.wait();
-        return Err(SysError::new(
-            args.failed_op,
-            Errno::from_raw(args.failed_errno),
-        ));
+        let errno = Errno::from_raw(args.failed_errno);
+        return Err(match args.failed_op {
+            "execve" => SysError::at("execve", exe.to_string_lossy().into_owned(), errno),
+            op => SysError::new(op, errno),
+        });
     }
     Ok(child)
 }
@@ -191,18 +206,19 @@ fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
         .collect()
 }
 
-fn block_all_signals(old: &mut libc::sigset_t) -> libc::sigset_t {
-    // SAFETY: sigset_t is plain data, initialised by sigfillset before use.
-    let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
+/// Blocks every signal in the calling thread; returns the mask to restore.
+fn block_all_signals() -> libc::sigset_t {
+    // SAFETY: sigset_t is plain data; both are initialised by the calls below before use.
+    let (mut all, mut old): (libc::sigset_t, libc::sigset_t) = unsafe { std::mem::zeroed() };
     // SAFETY: both pointers are to valid, writable sigset_t values.
     unsafe {
         libc::sigfillset(&mut all);
-        libc::pthread_sigmask(libc::SIG_SETMASK, &all, old);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
     }
-    all
+    old
 }
 
-fn restore_signals(old: &libc::sigset_t, _all: libc::sigset_t) {
+fn restore_signals(old: &libc::sigset_t) {
     // SAFETY: `old` is the mask pthread_sigmask returned earlier.
     unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, old, std::ptr::null_mut()) };
 }
@@ -213,11 +229,6 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
     let args = unsafe { &mut *(arg as *mut ChildArgs) };
     // SAFETY: only async-signal-safe system calls on valid arguments, then exec or _exit.
     unsafe {
-        for sig in 1..libc::SIGRTMAX() {
-            if sig != libc::SIGKILL && sig != libc::SIGSTOP {
-                libc::signal(sig, libc::SIG_DFL);
-            }
-        }
         if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
             return fail(args, "prctl(PR_SET_PDEATHSIG)");
         }
@@ -239,7 +250,6 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
         // Nothing else of the runner's leaks in (cargo's jobserver pipes, say). close_range is
         // Linux 5.9+; without it, the runner's own descriptors are close-on-exec anyway.
         libc::syscall(libc::SYS_close_range, args.close_from, libc::c_uint::MAX, 0);
-        libc::sigprocmask(libc::SIG_SETMASK, &args.parent_mask, std::ptr::null_mut());
         libc::execve(args.exe, args.argv, args.envp);
         fail(args, "execve")
     }
