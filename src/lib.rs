@@ -17,7 +17,7 @@ pub use isolated_macros::isolated;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::child::run_if_child;
-    pub use crate::registry::{Ignore, IntoVerdict, ShouldPanic, TestDef};
+    pub use crate::registry::{Ignore, IntoVerdict, Mapping, ShouldPanic, TestDef};
     pub use crate::runner::main;
     pub use inventory;
 }

@@ -22,6 +22,15 @@ pub enum Ignore {
     WithReason(&'static str),
 }
 
+/// A host path and where it appears inside the test: a `copy`, `bins` or `bind` entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Mapping {
+    /// A host path: absolute, or relative to the test crate's manifest directory.
+    pub source: &'static str,
+    /// An absolute path inside the test's root filesystem.
+    pub target: &'static str,
+}
+
 /// One `#[isolated]` test, as the attribute wrote it down at compile time.
 ///
 /// Built by the macro; not meant to be constructed by hand.
@@ -43,6 +52,12 @@ pub struct TestDef {
     pub timeout_ms: u64,
     /// `env = ["K=V", ...]`, each already checked to contain `=` with a non-empty key.
     pub env: &'static [&'static str],
+    /// `copy` and `bins`: files put into the test's root filesystem.
+    pub copies: &'static [Mapping],
+    /// `bind`: host paths mounted read-only into the test.
+    pub binds: &'static [Mapping],
+    /// The test crate's manifest directory: relative `copy` and `bind` sources start there.
+    pub manifest_dir: &'static str,
     /// `#[should_panic]`.
     pub should_panic: ShouldPanic,
     /// `#[ignore]`.
@@ -122,6 +137,9 @@ mod tests {
             hostname: "isolated",
             timeout_ms: 1,
             env: &[],
+            copies: &[],
+            binds: &[],
+            manifest_dir: "/",
             should_panic: ShouldPanic::No,
             ignore: Ignore::No,
             body: || Ok(()),

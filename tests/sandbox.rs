@@ -266,6 +266,85 @@ mod host_safety {
     }
 }
 
+mod fixture_sources {
+    use super::*;
+
+    #[isolated(rootfs = "tools")]
+    fn a_rootfs_of_host_programs_runs_them() {
+        let ls = Command::new("ls").arg("/").output().unwrap();
+        assert!(ls.status.success());
+        let listing = String::from_utf8_lossy(&ls.stdout).into_owned();
+        assert!(
+            listing.contains("proc") && listing.contains("etc"),
+            "{listing}"
+        );
+        let ps = Command::new("ps")
+            .args(["-e", "-o", "pid="])
+            .output()
+            .unwrap();
+        let pids = String::from_utf8_lossy(&ps.stdout).into_owned();
+        assert!(pids.split_whitespace().any(|p| p == "1"), "{pids}");
+        assert!(
+            fs::metadata("/usr/bin/apt").is_err(),
+            "only the named programs are there"
+        );
+    }
+
+    #[isolated(rootfs = "alpine-pinned")]
+    fn a_pinned_remote_spec_is_found_without_downloading() {
+        assert!(fs::read_to_string("/etc/alpine-release")
+            .unwrap()
+            .starts_with("3.20"));
+    }
+}
+
+mod extra_files {
+    use super::*;
+
+    #[isolated(rootfs = "alpine", copy = ["/usr/bin/env:/usr/local/bin/glibc-env"])]
+    fn a_glibc_program_copied_into_alpine_runs() {
+        // Alpine is musl: this runs only because its glibc libraries and loader came along.
+        let out = Command::new("/usr/local/bin/glibc-env").output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("HOME=/root"));
+        // Alpine's own files are untouched by the extra layer.
+        assert!(fs::read_to_string("/etc/alpine-release")
+            .unwrap()
+            .starts_with("3.20"));
+    }
+
+    #[isolated(rootfs = "alpine", copy = ["fixtures/symlinked-etc:/opt/data"])]
+    fn a_directory_is_copied_and_writable_in_the_test() {
+        let readme = fs::read_to_string("/opt/data/README").unwrap();
+        assert!(readme.contains("minimal directory fixture"));
+        assert_eq!(
+            fs::read_link("/opt/data/etc/hosts").unwrap().to_str(),
+            Some("/etc/static/hosts")
+        );
+        fs::write("/opt/data/README", "changed, in this test only").unwrap();
+    }
+
+    #[isolated(rootfs = "alpine", bind = ["fixtures/symlinked-etc:/mnt/fixture"])]
+    fn a_bind_is_read_only() {
+        assert!(fs::read_to_string("/mnt/fixture/README")
+            .unwrap()
+            .contains("minimal"));
+        let err = fs::write("/mnt/fixture/README", "x").unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(30), "{err}"); // EROFS
+    }
+
+    #[isolated(bind = ["fixtures/symlinked-etc/README:/etc/hostname"])]
+    fn a_bind_over_an_existing_file_of_the_read_only_host_root() {
+        assert!(fs::read_to_string("/etc/hostname")
+            .unwrap()
+            .contains("minimal"));
+    }
+}
+
 mod network {
     use super::*;
 

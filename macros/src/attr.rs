@@ -8,7 +8,9 @@ use syn::{Expr, ExprLit, Lit, LitStr, Meta, Token};
 use crate::errors::Errors;
 use crate::{duration, validate};
 
-const KEYS: [&str; 4] = ["rootfs", "hostname", "timeout", "env"];
+const KEYS: [&str; 7] = [
+    "rootfs", "hostname", "timeout", "env", "copy", "bins", "bind",
+];
 
 /// What the keys asked for, with the documented defaults for the rest.
 #[derive(Debug, PartialEq, Eq)]
@@ -17,6 +19,12 @@ pub(crate) struct Config {
     pub(crate) hostname: String,
     pub(crate) timeout_ms: u64,
     pub(crate) env: Vec<String>,
+    /// `copy = ["SRC:/DEST"]`: (source, target).
+    pub(crate) copy: Vec<(String, String)>,
+    /// `bins = ["NAME"]` or `["NAME:/DEST"]`: (cargo binary name, target).
+    pub(crate) bins: Vec<(String, String)>,
+    /// `bind = ["SRC:/DEST"]`: (source, target).
+    pub(crate) bind: Vec<(String, String)>,
 }
 
 impl Default for Config {
@@ -26,6 +34,9 @@ impl Default for Config {
             hostname: "isolated".into(),
             timeout_ms: 60_000,
             env: Vec::new(),
+            copy: Vec::new(),
+            bins: Vec::new(),
+            bind: Vec::new(),
         }
     }
 }
@@ -77,10 +88,20 @@ fn known_key(meta: &Meta, errors: &mut Errors) -> Option<String> {
 
 /// Stores one key's value in `config` once it checks out.
 fn apply(config: &mut Config, key: &str, value: &Expr, errors: &mut Errors) {
-    if key == "env" {
-        config.env = env_entries(value, errors);
-        return;
+    match key {
+        "env" => {
+            let check = |e: &str| validate::env_entry(e).map(|()| e.to_string());
+            config.env = string_entries(value, key, errors, check)
+        }
+        "copy" => config.copy = string_entries(value, key, errors, validate::mapping),
+        "bind" => config.bind = string_entries(value, key, errors, validate::mapping),
+        "bins" => config.bins = string_entries(value, key, errors, validate::bin),
+        _ => apply_string(config, key, value, errors),
     }
+}
+
+/// Stores a key whose value is one string.
+fn apply_string(config: &mut Config, key: &str, value: &Expr, errors: &mut Errors) {
     let Some(lit) = string_literal(value) else {
         errors.at(value, format!("expected a string, like {}", example(key)));
         return;
@@ -96,23 +117,29 @@ fn apply(config: &mut Config, key: &str, value: &Expr, errors: &mut Errors) {
     }
 }
 
-/// `env = ["K=V", ...]`: the entries that check out.
-fn env_entries(value: &Expr, errors: &mut Errors) -> Vec<String> {
+/// An array of strings (`env`, `copy`, `bins`, `bind`): the entries that `check` accepts, as
+/// it turns them into values.
+fn string_entries<T>(
+    value: &Expr,
+    key: &str,
+    errors: &mut Errors,
+    check: impl Fn(&str) -> Result<T, String>,
+) -> Vec<T> {
     let Expr::Array(array) = value else {
         errors.at(
             value,
-            format!("expected an array of strings, like {}", example("env")),
+            format!("expected an array of strings, like {}", example(key)),
         );
         return Vec::new();
     };
     let mut entries = Vec::new();
     for element in &array.elems {
         let Some(lit) = string_literal(element) else {
-            errors.at(element, "expected a string like \"KEY=value\"");
+            errors.at(element, format!("expected a string, like {}", example(key)));
             continue;
         };
-        match validate::env_entry(&lit.value()) {
-            Ok(()) => entries.push(lit.value()),
+        match check(&lit.value()) {
+            Ok(entry) => entries.push(entry),
             Err(message) => errors.at(lit, message),
         }
     }
@@ -136,6 +163,9 @@ fn example(key: &str) -> &'static str {
         "rootfs" => "`rootfs = \"alpine\"`",
         "hostname" => "`hostname = \"box\"`",
         "timeout" => "`timeout = \"10s\"`",
+        "copy" => "`copy = [\"tests/data/app.toml:/etc/app.toml\"]`",
+        "bins" => "`bins = [\"mytool\"]`",
+        "bind" => "`bind = [\"/var/cache/apt:/var/cache/apt\"]`",
         _ => "`env = [\"KEY=value\"]`",
     }
 }
@@ -178,6 +208,7 @@ mod tests {
             hostname: "box".into(),
             timeout_ms: 10_000,
             env: vec!["K=V".into(), "A=b c".into()],
+            ..Config::default()
         };
         assert_eq!(config, expected);
     }
@@ -193,11 +224,11 @@ mod tests {
             hostname
         ));
         let expected = [
-            "unknown key `foo` in #[isolated]; valid keys are: rootfs, hostname, timeout, env",
+            "unknown key `foo` in #[isolated]; valid keys are: rootfs, hostname, timeout, env, copy, bins, bind",
             "duplicate key `rootfs`",
             "expected a string, like `timeout = \"10s\"`",
             "invalid env entry `1=x`: the key must be letters, digits and '_', not starting with a digit",
-            "expected a string like \"KEY=value\"",
+            "expected a string, like `env = [\"KEY=value\"]`",
             "expected a value, like `hostname = \"box\"`",
         ];
         assert_eq!(found, expected);

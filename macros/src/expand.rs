@@ -54,7 +54,25 @@ fn registration(func: &ItemFn, config: &Config, markers: &Markers) -> TokenStrea
         hostname,
         timeout_ms,
         env,
+        copy,
+        bins,
+        bind,
     } = config;
+    let copies = copy
+        .iter()
+        .map(|(source, target)| mapping(quote!(#source), target));
+    // A cargo-built binary: its path comes from cargo, at compile time.
+    let bins = bins.iter().map(|(name, target)| {
+        let var = format!("CARGO_BIN_EXE_{name}");
+        let hint = format!(
+            "`bins = [\"{name}\"]` needs a binary target `{name}` in this package \
+             (cargo sets {var} when building integration tests)"
+        );
+        mapping(quote!(::core::env!(#var, #hint)), target)
+    });
+    let binds = bind
+        .iter()
+        .map(|(source, target)| mapping(quote!(#source), target));
     let should_panic = should_panic(&markers.should_panic);
     let ignore = ignore(&markers.ignore);
     quote! {
@@ -70,6 +88,9 @@ fn registration(func: &ItemFn, config: &Config, markers: &Markers) -> TokenStrea
                 hostname: #hostname,
                 timeout_ms: #timeout_ms,
                 env: &[#(#env),*],
+                copies: &[#(#copies,)* #(#bins),*],
+                binds: &[#(#binds),*],
+                manifest_dir: ::core::env!("CARGO_MANIFEST_DIR"),
                 should_panic: #should_panic,
                 ignore: #ignore,
                 body: {
@@ -81,6 +102,11 @@ fn registration(func: &ItemFn, config: &Config, markers: &Markers) -> TokenStrea
             }
         }
     }
+}
+
+/// A `Mapping` from `source` (an expression giving a `&'static str`) to `target`.
+fn mapping(source: TokenStream, target: &str) -> TokenStream {
+    quote!(::isolated::__private::Mapping { source: #source, target: #target })
 }
 
 fn should_panic(marker: &ShouldPanic) -> TokenStream {

@@ -40,6 +40,52 @@ pub(crate) fn hostname(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// One `copy` or `bind` entry: `SOURCE:/TARGET`, split at the first `:/` (the target is
+/// absolute, so a colon inside the source path is fine). Returns (source, target).
+pub(crate) fn mapping(entry: &str) -> Result<(String, String), String> {
+    let Some(at) = entry.find(":/") else {
+        return Err(format!(
+            "invalid entry `{entry}`: expected `SOURCE:/TARGET`, the target an absolute path"
+        ));
+    };
+    let (source, target) = (&entry[..at], &entry[at + 1..]);
+    if source.is_empty() {
+        return Err(format!(
+            "invalid entry `{entry}`: the source before ':' is empty"
+        ));
+    }
+    target_path(entry, target)?;
+    Ok((source.to_string(), target.to_string()))
+}
+
+/// One `bins` entry: a binary target of this package, `NAME` (placed at
+/// `/usr/local/bin/NAME`) or `NAME:/TARGET`. Returns (name, target).
+pub(crate) fn bin(entry: &str) -> Result<(String, String), String> {
+    let (name, target) = match entry.split_once(':') {
+        Some((name, target)) => (name, target.to_string()),
+        None => (entry, format!("/usr/local/bin/{entry}")),
+    };
+    let allowed = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    if name.is_empty() || !name.chars().all(allowed) {
+        return Err(format!(
+            "invalid bins entry `{entry}`: expected the name of a binary target of this \
+             package, like \"mytool\" or \"mytool:/opt/bin/mytool\""
+        ));
+    }
+    target_path(entry, &target)?;
+    Ok((name.to_string(), target))
+}
+
+/// A target inside the test's root: absolute, not `/` itself, no `..`.
+fn target_path(entry: &str, target: &str) -> Result<(), String> {
+    if !target.starts_with('/') || target == "/" || target.split('/').any(|c| c == "..") {
+        return Err(format!(
+            "invalid entry `{entry}`: the target must be an absolute path below / without `..`"
+        ));
+    }
+    Ok(())
+}
+
 /// One `env` entry: `KEY=value`, the key a shell-style variable name.
 pub(crate) fn env_entry(entry: &str) -> Result<(), String> {
     let Some((key, _value)) = entry.split_once('=') else {
@@ -58,6 +104,41 @@ pub(crate) fn env_entry(entry: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod mapping_tests {
+    use super::*;
+
+    #[test]
+    fn mappings_split_at_the_first_colon_slash() {
+        assert_eq!(
+            mapping("a:b.txt:/etc/x").unwrap(),
+            ("a:b.txt".into(), "/etc/x".into())
+        );
+        assert_eq!(
+            mapping("/host:/in").unwrap(),
+            ("/host".into(), "/in".into())
+        );
+        for bad in ["nocolon", ":/x", "a:/", "a:/x/../y", "a:relative"] {
+            assert!(mapping(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bins_default_to_usr_local_bin() {
+        assert_eq!(
+            bin("tool").unwrap(),
+            ("tool".into(), "/usr/local/bin/tool".into())
+        );
+        assert_eq!(
+            bin("my-tool:/opt/t").unwrap(),
+            ("my-tool".into(), "/opt/t".into())
+        );
+        for bad in ["", "a/b", "t:rel", "t:/"] {
+            assert!(bin(bad).is_err(), "{bad}");
+        }
+    }
 }
 
 #[cfg(test)]

@@ -35,12 +35,19 @@ pub(super) fn run(name: &str, root: PathBuf) -> ! {
             format!("no test named `{name}` in this binary"),
         )
     };
-    let root = if root.as_os_str().is_empty() {
-        Root::HostReadOnly
-    } else {
-        Root::Overlay { lower: root }
-    };
-    if let Err(e) = sandbox::enter(&Plan::new(test, root)) {
+    let mut plan = Plan::new(test, Root::decode(&root.to_string_lossy()));
+    // While the host's paths are still the ones we see: resolve bind sources' symlinks.
+    for bind in &mut plan.binds {
+        match std::fs::canonicalize(&bind.source) {
+            Ok(path) => bind.source = path,
+            Err(e) => fail(
+                &mut report,
+                "find a `bind` source",
+                format!("{}: {e}", bind.source.display()),
+            ),
+        }
+    }
+    if let Err(e) = sandbox::enter(&plan) {
         fail(&mut report, e.step, e.source.to_string())
     }
     start_body(test, report)

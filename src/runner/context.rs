@@ -1,18 +1,17 @@
 //! What is worked out once per run and shared by every test: the executable to start, the
 //! prepared fixtures, whether we may create namespaces at all.
 
-use std::collections::HashMap;
 use std::ffi::CString;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
 
 use libtest_mimic::Arguments;
 
-use crate::fixtures::{self, Rootfs};
+use super::memo::Memo;
+use crate::fixtures::{self, Addition, Rootfs};
+use crate::plan::Root;
+use crate::registry::{Mapping, TestDef};
 use crate::sys;
-
-type Prepared = Arc<OnceLock<Result<Rootfs, String>>>;
 
 pub(super) struct RunContext {
     pub exe: CString,
@@ -20,7 +19,8 @@ pub(super) struct RunContext {
     pub nocapture: bool,
     manifest_dir: PathBuf,
     privileges: Result<(), String>,
-    fixtures: Mutex<HashMap<&'static str, Prepared>>,
+    fixtures: Memo<&'static str, Result<Rootfs, String>>,
+    additions: Memo<(PathBuf, &'static [Mapping]), Result<PathBuf, String>>,
 }
 
 impl RunContext {
@@ -31,7 +31,8 @@ impl RunContext {
             nocapture: args.nocapture,
             manifest_dir: PathBuf::from(manifest_dir),
             privileges: check_privileges(),
-            fixtures: Mutex::new(HashMap::new()),
+            fixtures: Memo::new(),
+            additions: Memo::new(),
         }
     }
 
@@ -40,17 +41,37 @@ impl RunContext {
         self.privileges.clone()
     }
 
-    /// The prepared root filesystem called `name`, prepared on first use and shared after.
-    ///
-    /// Tests that need the same fixture wait for the first one preparing it; a failure is
-    /// remembered and reported by every test using that fixture.
-    pub(super) fn rootfs(&self, name: &'static str) -> Result<Rootfs, String> {
-        let slot = {
-            let mut map = self.fixtures.lock().unwrap_or_else(|e| e.into_inner());
-            Arc::clone(map.entry(name).or_default())
+    /// The root filesystem `test` runs on, every layer of it prepared (once per run: tests
+    /// that need the same fixture wait for the first one preparing it, and a failure is
+    /// reported by every test that needed it).
+    pub(super) fn root_for(&self, test: &'static TestDef) -> Result<Root, String> {
+        let rootfs = self
+            .fixtures
+            .get_or_init(test.rootfs, || prepare(test.rootfs, &self.manifest_dir))?;
+        match (rootfs, test.copies) {
+            (Rootfs::Host, []) => Ok(Root::HostReadOnly),
+            (Rootfs::Host, _) => Err("`copy` and `bins` need a fixture root filesystem: \
+                 rootfs = \"host\" is the host's, read-only; use a fixture, or `bind`"
+                .to_string()),
+            (Rootfs::Tree(tree), []) => Ok(Root::Overlay { lowers: vec![tree] }),
+            (Rootfs::Tree(tree), copies) => {
+                let layer = self.additions.get_or_init((tree.clone(), copies), || {
+                    let additions = self.additions_of(copies);
+                    fixtures::additions_layer(&tree, &additions).map_err(|e| error_chain(&e))
+                })?;
+                Ok(Root::Overlay {
+                    lowers: vec![layer, tree],
+                })
+            }
+        }
+    }
+
+    fn additions_of(&self, copies: &[Mapping]) -> Vec<Addition> {
+        let absolute = |m: &Mapping| Addition {
+            source: self.manifest_dir.join(m.source),
+            target: PathBuf::from(m.target),
         };
-        slot.get_or_init(|| prepare(name, &self.manifest_dir))
-            .clone()
+        copies.iter().map(absolute).collect()
     }
 }
 

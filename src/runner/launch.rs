@@ -9,17 +9,13 @@ use super::collect::{collect, Finished};
 use super::context::RunContext;
 use super::{environment, verdict};
 use crate::child::REPORT_FD;
-use crate::fixtures::Rootfs;
 use crate::registry::TestDef;
 use crate::sys::{self, FdMap, Namespaces};
 
 /// Runs one test in a fresh environment and turns what happened into libtest's result.
 pub(super) fn run_test(context: &RunContext, test: &'static TestDef) -> Result<(), Failed> {
     context.privileges()?;
-    let root = match context.rootfs(test.rootfs)? {
-        Rootfs::Host => String::new(),
-        Rootfs::Tree(path) => path.to_string_lossy().into_owned(),
-    };
+    let root = context.root_for(test)?.encode();
     let devnull = context.devnull.as_ref().map_err(Clone::clone)?;
     let finished = launch(context, devnull, test, &root).map_err(|e| {
         format!(

@@ -5,6 +5,7 @@ mod collect;
 mod context;
 mod environment;
 mod launch;
+mod memo;
 mod verdict;
 
 use std::sync::Arc;

@@ -5,11 +5,11 @@
 //! resolves inside the new root, symlinks included: a fixture's `/etc/hosts -> /etc/static/hosts`
 //! lands in the fixture. Last, the parked scratch is detached and /tmp gets its fresh tmpfs.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::error::{SetupError, Step};
 use super::{dev, kernel_fs};
-use crate::plan::{Plan, Root};
+use crate::plan::{Bind, Plan, Root};
 use crate::sys::{self, MsFlags};
 
 /// Where the scratch tmpfs goes before the first pivot (shadowing /tmp in our namespace only).
@@ -42,6 +42,9 @@ pub(crate) fn enter(plan: &Plan) -> Result<(), SetupError> {
     let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
     let run = Path::new("/run");
     with_mountpoint(run, |p| sys::mount_tmpfs(p, flags, "mode=0755")).step("mount /run")?;
+    for bind in &plan.binds {
+        mount_bind(bind)?;
+    }
     // Nothing of the host is needed any more: detach the scratch and the host's root with it.
     sys::detach(Path::new(PARKED)).step("detach the host's root")?;
     sys::mount_tmpfs(Path::new("/tmp"), flags, "mode=1777").step("mount /tmp")?;
@@ -67,10 +70,10 @@ fn build_scratch(plan: &Plan) -> Result<(), SetupError> {
 fn mount_root(root: &Root) -> Result<(), SetupError> {
     let newroot = Path::new("/newroot");
     match root {
-        Root::Overlay { lower } => {
+        Root::Overlay { lowers } => {
             // Copy-on-write: the fixture stays untouched, writes land in the scratch tmpfs.
-            let lower = Path::new("/oldroot").join(lower.strip_prefix("/").unwrap_or(lower));
-            sys::mount_overlay(&lower, Path::new("/upper"), Path::new("/work"), newroot)
+            let lowers: Vec<_> = lowers.iter().map(|l| host_path("/oldroot", l)).collect();
+            sys::mount_overlay(&lowers, Path::new("/upper"), Path::new("/work"), newroot)
                 .step("mount the overlay root filesystem")
         }
         Root::HostReadOnly => {
@@ -90,6 +93,21 @@ fn mount_root(root: &Root) -> Result<(), SetupError> {
             Ok(())
         }
     }
+}
+
+/// A host path as reached through the host's root mounted at `host_root`.
+fn host_path(host_root: &str, path: &Path) -> PathBuf {
+    Path::new(host_root).join(path.strip_prefix("/").unwrap_or(path))
+}
+
+/// `bind = ["SRC:/DEST"]`: the host's SRC (its symlinks resolved by the caller, on the host),
+/// read-only at DEST, which is created in the new root when missing.
+fn mount_bind(bind: &Bind) -> Result<(), SetupError> {
+    let source = host_path(&format!("{PARKED}/oldroot"), &bind.source);
+    let is_dir = source.is_dir();
+    sys::mount_target(&bind.target, is_dir).step("create a `bind` target")?;
+    sys::bind(&source, &bind.target, true).step("mount a `bind` source")?;
+    sys::set_readonly(&bind.target, true, true).step("make a `bind` mount read-only")
 }
 
 /// So `localhost` and the test's hostname resolve in any rootfs, even a read-only one.

@@ -59,3 +59,18 @@ pub(crate) fn move_fd_out_of_the_way(fd: std::os::fd::RawFd) -> SysResult<std::o
     nix::unistd::close(fd).op("close")?;
     Ok(moved)
 }
+
+/// Makes sure something exists at `path` to mount onto: a directory (`dir`) or a file, and
+/// the directories above it. What already exists is left alone (a read-only root may hold it).
+pub(crate) fn mount_target(path: &Path, dir: bool) -> SysResult<()> {
+    if let Some(parent) = path.parent() {
+        if !parent.is_dir() {
+            std::fs::create_dir_all(parent).map_err(|e| io_error("mkdir", parent, e))?;
+        }
+    }
+    if dir {
+        mkdir(path, 0o755)
+    } else {
+        bind_target(path)
+    }
+}

@@ -12,7 +12,9 @@ mod process;
 mod spawn;
 
 pub(crate) use error::{SysError, SysResult};
-pub(crate) use fs::{bind_target, chdir, mkdir, move_fd_out_of_the_way, symlink, write_file};
+pub(crate) use fs::{
+    bind_target, chdir, mkdir, mount_target, move_fd_out_of_the_way, symlink, write_file,
+};
 pub(crate) use mount::{
     bind, detach, make_rprivate, mount_devpts, mount_overlay, mount_proc, mount_sysfs, mount_tmpfs,
     pivot_root, set_readonly,

@@ -1,4 +1,4 @@
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 
@@ -23,16 +23,18 @@ pub(crate) fn mount_tmpfs(target: &Path, flags: MsFlags, options: &str) -> SysRe
     mount(Some("tmpfs"), target, Some("tmpfs"), flags, Some(options)).op_at("mount(tmpfs)", target)
 }
 
-/// An overlay: read-only `lower`, writes going to `upper` (with `work` on the same filesystem).
+/// An overlay: read-only `lowers` (topmost first), writes going to `upper` (with `work` on the
+/// same filesystem).
 pub(crate) fn mount_overlay(
-    lower: &Path,
+    lowers: &[PathBuf],
     upper: &Path,
     work: &Path,
     target: &Path,
 ) -> SysResult<()> {
+    let lowers: Vec<String> = lowers.iter().map(|l| escape_option(l)).collect();
     let options = format!(
         "lowerdir={},upperdir={},workdir={}",
-        escape_option(lower),
+        lowers.join(":"),
         escape_option(upper),
         escape_option(work)
     );

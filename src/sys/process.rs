@@ -105,5 +105,5 @@ pub(crate) fn has_cap_sys_admin() -> bool {
         .lines()
         .find_map(|l| l.strip_prefix("CapEff:"))
         .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
-        .map_or(true, |caps| caps & (1 << CAP_SYS_ADMIN) != 0)
+        .is_none_or(|caps| caps & (1 << CAP_SYS_ADMIN) != 0)
 }

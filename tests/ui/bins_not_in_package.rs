@@ -1,0 +1,6 @@
+use isolated::isolated;
+
+#[isolated(rootfs = "alpine", bins = ["no-such-binary"])]
+fn t() {}
+
+isolated::main!();
