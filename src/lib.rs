@@ -4,6 +4,7 @@
 
 mod child;
 pub(crate) mod fixtures;
+pub mod net;
 mod plan;
 mod registry;
 mod report;
@@ -17,7 +18,7 @@ pub use isolated_macros::isolated;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::child::run_if_child;
-    pub use crate::registry::{Ignore, IntoVerdict, Mapping, ShouldPanic, TestDef};
+    pub use crate::registry::{Ignore, IntoVerdict, Mapping, Net, ShouldPanic, TestDef};
     pub use crate::runner::main;
     pub use inventory;
 }

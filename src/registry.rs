@@ -22,6 +22,19 @@ pub enum Ignore {
     WithReason(&'static str),
 }
 
+/// `net = "..."`: the network a test gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Net {
+    /// Its own network namespace with only `lo`, up (the default).
+    Loopback,
+    /// Its own network namespace, with not even `lo` up.
+    None,
+    /// The host's network namespace: no network isolation at all.
+    Host,
+    /// Its own network namespace, plus a veth pair to the host with addresses of its own.
+    Veth,
+}
+
 /// A host path and where it appears inside the test: a `copy`, `bins` or `bind` entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Mapping {
@@ -52,6 +65,8 @@ pub struct TestDef {
     pub timeout_ms: u64,
     /// `env = ["K=V", ...]`, each already checked to contain `=` with a non-empty key.
     pub env: &'static [&'static str],
+    /// `net = "..."`.
+    pub net: Net,
     /// `copy` and `bins`: files put into the test's root filesystem.
     pub copies: &'static [Mapping],
     /// `bind`: host paths mounted read-only into the test.
@@ -137,6 +152,7 @@ mod tests {
             hostname: "isolated",
             timeout_ms: 1,
             env: &[],
+            net: Net::Loopback,
             copies: &[],
             binds: &[],
             manifest_dir: "/",

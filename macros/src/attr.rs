@@ -8,8 +8,8 @@ use syn::{Expr, ExprLit, Lit, LitStr, Meta, Token};
 use crate::errors::Errors;
 use crate::{duration, validate};
 
-const KEYS: [&str; 7] = [
-    "rootfs", "hostname", "timeout", "env", "copy", "bins", "bind",
+const KEYS: [&str; 8] = [
+    "rootfs", "hostname", "timeout", "env", "net", "copy", "bins", "bind",
 ];
 
 /// What the keys asked for, with the documented defaults for the rest.
@@ -19,6 +19,8 @@ pub(crate) struct Config {
     pub(crate) hostname: String,
     pub(crate) timeout_ms: u64,
     pub(crate) env: Vec<String>,
+    /// `net = "loopback" | "none" | "host" | "veth"`.
+    pub(crate) net: String,
     /// `copy = ["SRC:/DEST"]`: (source, target).
     pub(crate) copy: Vec<(String, String)>,
     /// `bins = ["NAME"]` or `["NAME:/DEST"]`: (cargo binary name, target).
@@ -34,6 +36,7 @@ impl Default for Config {
             hostname: "isolated".into(),
             timeout_ms: 60_000,
             env: Vec::new(),
+            net: "loopback".into(),
             copy: Vec::new(),
             bins: Vec::new(),
             bind: Vec::new(),
@@ -110,6 +113,7 @@ fn apply_string(config: &mut Config, key: &str, value: &Expr, errors: &mut Error
     let checked = match key {
         "rootfs" => validate::rootfs(&text).map(|()| config.rootfs = text),
         "hostname" => validate::hostname(&text).map(|()| config.hostname = text),
+        "net" => validate::net(&text).map(|()| config.net = text),
         _ => duration::parse_millis(&text).map(|ms| config.timeout_ms = ms),
     };
     if let Err(message) = checked {
@@ -163,6 +167,7 @@ fn example(key: &str) -> &'static str {
         "rootfs" => "`rootfs = \"alpine\"`",
         "hostname" => "`hostname = \"box\"`",
         "timeout" => "`timeout = \"10s\"`",
+        "net" => "`net = \"veth\"`",
         "copy" => "`copy = [\"tests/data/app.toml:/etc/app.toml\"]`",
         "bins" => "`bins = [\"mytool\"]`",
         "bind" => "`bind = [\"/var/cache/apt:/var/cache/apt\"]`",
@@ -224,7 +229,7 @@ mod tests {
             hostname
         ));
         let expected = [
-            "unknown key `foo` in #[isolated]; valid keys are: rootfs, hostname, timeout, env, copy, bins, bind",
+            "unknown key `foo` in #[isolated]; valid keys are: rootfs, hostname, timeout, env, net, copy, bins, bind",
             "duplicate key `rootfs`",
             "expected a string, like `timeout = \"10s\"`",
             "invalid env entry `1=x`: the key must be letters, digits and '_', not starting with a digit",

@@ -54,6 +54,7 @@ fn registration(func: &ItemFn, config: &Config, markers: &Markers) -> TokenStrea
         hostname,
         timeout_ms,
         env,
+        net,
         copy,
         bins,
         bind,
@@ -70,6 +71,12 @@ fn registration(func: &ItemFn, config: &Config, markers: &Markers) -> TokenStrea
         );
         mapping(quote!(::core::env!(#var, #hint)), target)
     });
+    let net = match net.as_str() {
+        "none" => quote!(::isolated::__private::Net::None),
+        "host" => quote!(::isolated::__private::Net::Host),
+        "veth" => quote!(::isolated::__private::Net::Veth),
+        _ => quote!(::isolated::__private::Net::Loopback),
+    };
     let binds = bind
         .iter()
         .map(|(source, target)| mapping(quote!(#source), target));
@@ -88,6 +95,7 @@ fn registration(func: &ItemFn, config: &Config, markers: &Markers) -> TokenStrea
                 hostname: #hostname,
                 timeout_ms: #timeout_ms,
                 env: &[#(#env),*],
+                net: #net,
                 copies: &[#(#copies,)* #(#bins),*],
                 binds: &[#(#binds),*],
                 manifest_dir: ::core::env!("CARGO_MANIFEST_DIR"),

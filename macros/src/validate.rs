@@ -40,6 +40,16 @@ pub(crate) fn hostname(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The network a test gets.
+pub(crate) fn net(mode: &str) -> Result<(), String> {
+    match mode {
+        "loopback" | "none" | "host" | "veth" => Ok(()),
+        _ => Err(format!(
+            "invalid net `{mode}`: expected \"loopback\" (the default), \"none\", \"host\" or \"veth\""
+        )),
+    }
+}
+
 /// One `copy` or `bind` entry: `SOURCE:/TARGET`, split at the first `:/` (the target is
 /// absolute, so a colon inside the source path is fine). Returns (source, target).
 pub(crate) fn mapping(entry: &str) -> Result<(String, String), String> {

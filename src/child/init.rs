@@ -3,16 +3,27 @@
 
 use std::fs::File;
 use std::os::fd::FromRawFd;
-use std::path::PathBuf;
 
-use super::{body, REPORT_FD};
-use crate::plan::{Plan, Root};
+use super::{body, HOST_NETLINK_FD, HOST_NETNS_FD, REPORT_FD};
+use crate::net::{ADDR_VAR, HOST_ADDR_VAR, PREFIX_VAR};
+use crate::plan::{Network, Plan, Root, Veth};
 use crate::registry::{self, TestDef};
 use crate::report::{Ended, Message};
 use crate::sandbox;
+use crate::sandbox::HostLink;
 use crate::sys::{self, ChildStatus, Forked};
 
-pub(super) fn run(name: &str, root: PathBuf) -> ! {
+/// What the runner told this process, through its environment.
+pub(super) struct Handoff {
+    /// The test's full name.
+    pub name: String,
+    /// [`Root::encode`]d.
+    pub root: String,
+    /// [`Network::encode`]d.
+    pub net: String,
+}
+
+pub(super) fn run(handoff: Handoff) -> ! {
     // The runner installed the report pipe at REPORT_FD. Move it out of the way, close-on-exec,
     // so the programs a test starts neither inherit it nor find it at a low number.
     let mut report = match sys::move_fd_out_of_the_way(REPORT_FD) {
@@ -28,29 +39,69 @@ pub(super) fn run(name: &str, root: PathBuf) -> ! {
     if let Err(e) = sys::setsid() {
         fail(&mut report, "start a new session", e.to_string())
     }
-    let Some(test) = registry::find(name) else {
+    let Some(test) = registry::find(&handoff.name) else {
+        let name = &handoff.name;
         fail(
             &mut report,
             "find the test",
             format!("no test named `{name}` in this binary"),
         )
     };
-    let mut plan = Plan::new(test, Root::decode(&root.to_string_lossy()));
-    // While the host's paths are still the ones we see: resolve bind sources' symlinks.
-    for bind in &mut plan.binds {
-        match std::fs::canonicalize(&bind.source) {
-            Ok(path) => bind.source = path,
-            Err(e) => fail(
-                &mut report,
-                "find a `bind` source",
-                format!("{}: {e}", bind.source.display()),
-            ),
-        }
-    }
-    if let Err(e) = sandbox::enter(&plan) {
+    let plan = match plan(test, &handoff) {
+        Ok(plan) => plan,
+        Err((step, error)) => fail(&mut report, step, error),
+    };
+    // Only PID 1 holds the host link, and only while it builds the sandbox.
+    let host_link = match plan.network {
+        Network::Veth(_) => match take_host_link() {
+            Ok(link) => Some(link),
+            Err(e) => fail(&mut report, "receive the host link", e.to_string()),
+        },
+        _ => None,
+    };
+    if let Err(e) = sandbox::enter(&plan, host_link) {
         fail(&mut report, e.step, e.source.to_string())
     }
+    if let Network::Veth(veth) = &plan.network {
+        veth_environment(veth);
+    }
     start_body(test, report)
+}
+
+/// The plan for `test`, with what must be read from the host before the sandbox hides it:
+/// bind sources (symlinks resolved on the host) and, for `net = "host"`, its resolv.conf.
+fn plan(test: &TestDef, handoff: &Handoff) -> Result<Plan, (&'static str, String)> {
+    let network = Network::decode(test.net, &handoff.net);
+    let host_resolv = match network {
+        Network::Host => std::fs::read_to_string("/etc/resolv.conf").ok(),
+        _ => None,
+    };
+    let root = Root::decode(&handoff.root);
+    let mut plan = Plan::new(test, root, network, host_resolv.as_deref());
+    for bind in &mut plan.binds {
+        bind.source = std::fs::canonicalize(&bind.source).map_err(|e| {
+            (
+                "find a `bind` source",
+                format!("{}: {e}", bind.source.display()),
+            )
+        })?;
+    }
+    Ok(plan)
+}
+
+/// The host's netlink socket and network namespace, moved out of the way (close-on-exec).
+fn take_host_link() -> sys::SysResult<HostLink> {
+    Ok(HostLink {
+        netlink: sys::move_fd_out_of_the_way(HOST_NETLINK_FD)?,
+        netns: sys::move_fd_out_of_the_way(HOST_NETNS_FD)?,
+    })
+}
+
+/// What `isolated::net` reads in the body.
+fn veth_environment(veth: &Veth) {
+    std::env::set_var(ADDR_VAR, veth.addr.to_string());
+    std::env::set_var(HOST_ADDR_VAR, veth.host_addr.to_string());
+    std::env::set_var(PREFIX_VAR, veth.prefix_len.to_string());
 }
 
 fn start_body(test: &'static TestDef, mut report: File) -> ! {

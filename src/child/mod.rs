@@ -11,8 +11,15 @@ mod init;
 pub(crate) const TEST_VAR: &str = "__ISOLATED_TEST";
 /// The prepared fixture tree to use as the overlay's lower layer; empty for the host's root.
 pub(crate) const ROOT_VAR: &str = "__ISOLATED_ROOT";
+/// With `net = "veth"`: the index of the link the runner leased for this test.
+pub(crate) const NET_VAR: &str = "__ISOLATED_NET";
 /// The file descriptor the report pipe is installed at in the child.
 pub(crate) const REPORT_FD: i32 = 3;
+/// With `net = "veth"`: a netlink socket the runner opened in the host's network namespace, to
+/// configure the host end of the link.
+pub(crate) const HOST_NETLINK_FD: i32 = 4;
+/// With `net = "veth"`: the host's network namespace, to put the host end of the link in.
+pub(crate) const HOST_NETNS_FD: i32 = 5;
 
 /// If this process was started by the runner to run one test, runs it and never returns.
 pub fn run_if_child() {
@@ -21,8 +28,18 @@ pub fn run_if_child() {
     };
     // The runner kept every signal blocked across the exec; a test starts with none blocked.
     crate::sys::unblock_all_signals();
-    let root = std::env::var_os(ROOT_VAR).unwrap_or_default();
+    let handoff = init::Handoff {
+        name: name.to_string_lossy().into_owned(),
+        root: take_var(ROOT_VAR),
+        net: take_var(NET_VAR),
+    };
     std::env::remove_var(TEST_VAR);
-    std::env::remove_var(ROOT_VAR);
-    init::run(&name.to_string_lossy(), root.into())
+    init::run(handoff)
+}
+
+/// The value of a marker variable, removed so the test never sees it.
+fn take_var(name: &str) -> String {
+    let value = std::env::var_os(name).unwrap_or_default();
+    std::env::remove_var(name);
+    value.to_string_lossy().into_owned()
 }

@@ -1,37 +1,58 @@
 //! Starting one test's environment and waiting for it.
 
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::time::Duration;
 
 use libtest_mimic::Failed;
 
 use super::collect::{collect, Finished};
 use super::context::RunContext;
+use super::veth;
 use super::{environment, verdict};
-use crate::child::REPORT_FD;
-use crate::registry::TestDef;
+use crate::child::{HOST_NETLINK_FD, HOST_NETNS_FD, REPORT_FD};
+use crate::plan::Network;
+use crate::registry::{Net, TestDef};
 use crate::sys::{self, FdMap, Namespaces};
 
 /// Runs one test in a fresh environment and turns what happened into libtest's result.
 pub(super) fn run_test(context: &RunContext, test: &'static TestDef) -> Result<(), Failed> {
     context.privileges()?;
-    let root = context.root_for(test)?.encode();
-    let devnull = context.devnull.as_ref().map_err(Clone::clone)?;
-    let finished = launch(context, devnull, test, &root).map_err(|e| {
+    let root = context.root_for(test)?;
+    // Held until the test has ended: no other test gets this link meanwhile.
+    let lease = match test.net {
+        Net::Veth => Some(veth::lease()?),
+        _ => None,
+    };
+    let network = Network::new(test.net, lease.as_ref().map(|l| l.index));
+    let host_link = match network {
+        Network::Veth(_) => Some(context.host_link()?),
+        _ => None,
+    };
+    let handoff = Handoff {
+        root: root.encode(),
+        network,
+        host_link,
+    };
+    let finished = launch(context, test, &handoff).map_err(|e| {
         format!(
             "failed to start the test environment: {e}{}",
             spawn_hint(&e)
         )
     })?;
+    drop(lease);
     verdict::judge(test, finished)
 }
 
-fn launch(
-    context: &RunContext,
-    devnull: &OwnedFd,
-    test: &TestDef,
-    root: &str,
-) -> sys::SysResult<Finished> {
+/// What a test's PID 1 gets from the runner besides the test's name.
+struct Handoff<'a> {
+    root: String,
+    network: Network,
+    /// With `net = "veth"`: a netlink socket and the network namespace, both the host's.
+    host_link: Option<(OwnedFd, BorrowedFd<'a>)>,
+}
+
+fn launch(context: &RunContext, test: &TestDef, handoff: &Handoff) -> sys::SysResult<Finished> {
+    let devnull = context.devnull()?;
     let (report_read, report_write) = sys::pipe()?;
     let output = if context.nocapture {
         None
@@ -59,10 +80,22 @@ fn launch(
             target: 2,
         });
     }
+    if let Some((netlink, netns)) = &handoff.host_link {
+        fds.push(FdMap {
+            source: netlink.as_raw_fd(),
+            target: HOST_NETLINK_FD,
+        });
+        fds.push(FdMap {
+            source: netns.as_raw_fd(),
+            target: HOST_NETNS_FD,
+        });
+    }
     let full_name = test.full_name();
     let argv = [context.exe.clone(), c"--isolated-child".into()];
-    let envp = environment::for_test(test, &full_name, root);
-    let child = sys::spawn_in_namespaces(&context.exe, &argv, &envp, &fds, Namespaces::TEST)?;
+    let net = handoff.network.encode();
+    let envp = environment::for_test(test, &full_name, &handoff.root, &net);
+    let namespaces = Namespaces::for_test(handoff.network != Network::Host);
+    let child = sys::spawn_in_namespaces(&context.exe, &argv, &envp, &fds, namespaces)?;
 
     // Only the child may hold the write ends now, so EOF means it is gone.
     drop(report_write);

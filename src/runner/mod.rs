@@ -7,6 +7,7 @@ mod environment;
 mod launch;
 mod memo;
 mod verdict;
+mod veth;
 
 use std::sync::Arc;
 

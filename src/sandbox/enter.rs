@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use super::error::{SetupError, Step};
+use super::network::{self, HostLink};
 use super::{dev, kernel_fs};
 use crate::plan::{Bind, Plan, Root};
 use crate::sys::{self, MsFlags};
@@ -20,7 +21,7 @@ const PARKED: &str = "/tmp";
 const HOST_SUBMOUNTS: [&str; 5] = ["proc", "sys", "dev", "tmp", "run"];
 
 /// Builds the test's root filesystem and identity, then makes the new root `/`.
-pub(crate) fn enter(plan: &Plan) -> Result<(), SetupError> {
+pub(crate) fn enter(plan: &Plan, host_link: Option<HostLink>) -> Result<(), SetupError> {
     // Nothing mounted from here on may propagate to the host's mount namespace.
     sys::make_rprivate(Path::new("/")).step("make the mount tree private")?;
     build_scratch(plan)?;
@@ -38,10 +39,12 @@ pub(crate) fn enter(plan: &Plan) -> Result<(), SetupError> {
 
     kernel_fs::mount()?;
     dev::populate(Path::new("/dev"), &Path::new(PARKED).join("oldroot/dev"))?;
-    install_hosts_file(&Path::new(PARKED).join("hosts"))?;
     let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
     let run = Path::new("/run");
     with_mountpoint(run, |p| sys::mount_tmpfs(p, flags, "mode=0755")).step("mount /run")?;
+    for name in ["hosts", "resolv.conf"] {
+        install_etc_file(name)?;
+    }
     for bind in &plan.binds {
         mount_bind(bind)?;
     }
@@ -50,9 +53,7 @@ pub(crate) fn enter(plan: &Plan) -> Result<(), SetupError> {
     sys::mount_tmpfs(Path::new("/tmp"), flags, "mode=1777").step("mount /tmp")?;
 
     sys::sethostname(&plan.hostname).step("set the hostname")?;
-    // Loopback only: tests can bind any port without meeting each other or the host.
-    sys::loopback_up().step("bring the loopback interface up")?;
-    Ok(())
+    network::configure(&plan.network, host_link)
 }
 
 /// The scratch tmpfs: mount points for both roots, the overlay's writable layer, /etc/hosts.
@@ -63,7 +64,9 @@ fn build_scratch(plan: &Plan) -> Result<(), SetupError> {
     for dir in ["newroot", "oldroot", "upper", "work"] {
         sys::mkdir(&scratch.join(dir), 0o755).step("create scratch directories")?;
     }
-    sys::write_file(&scratch.join("hosts"), plan.hosts.as_bytes()).step("write /etc/hosts")
+    sys::write_file(&scratch.join("hosts"), plan.hosts.as_bytes()).step("write /etc/hosts")?;
+    sys::write_file(&scratch.join("resolv.conf"), plan.resolv_conf.as_bytes())
+        .step("write /etc/resolv.conf")
 }
 
 /// Mounts the test's root at /newroot (in the scratch root, the host's root at /oldroot).
@@ -110,12 +113,15 @@ fn mount_bind(bind: &Bind) -> Result<(), SetupError> {
     sys::set_readonly(&bind.target, true, true).step("make a `bind` mount read-only")
 }
 
-/// So `localhost` and the test's hostname resolve in any rootfs, even a read-only one.
-fn install_hosts_file(source: &Path) -> Result<(), SetupError> {
-    sys::mkdir(Path::new("/etc"), 0o755).step("create /etc")?;
-    let target = Path::new("/etc/hosts");
-    sys::bind_target(target).step("create /etc/hosts")?;
-    sys::bind(source, target, false).step("mount /etc/hosts")
+/// Our `/etc/NAME` (hosts, resolv.conf), from the parked scratch, over the root's: in any
+/// rootfs, even a read-only one. Where the root has a symlink there (`resolv.conf ->
+/// /run/systemd/resolve/stub-resolv.conf`), the file goes where the link points, inside the
+/// new root.
+fn install_etc_file(name: &str) -> Result<(), SetupError> {
+    let source = Path::new(PARKED).join(name);
+    let target = sys::follow_links(&Path::new("/etc").join(name));
+    sys::mount_target(&target, false).step("create a file in /etc")?;
+    sys::bind(&source, &target, false).step("mount a file over /etc")
 }
 
 /// Runs `mount`; if the mountpoint directory is missing (a minimal fixture), creates it and

@@ -5,5 +5,7 @@ mod dev;
 mod enter;
 mod error;
 mod kernel_fs;
+mod network;
 
 pub(crate) use enter::enter;
+pub(crate) use network::HostLink;

@@ -74,3 +74,19 @@ pub(crate) fn mount_target(path: &Path, dir: bool) -> SysResult<()> {
         bind_target(path)
     }
 }
+
+/// `path` with symlinks at its last component followed (up to 8 hops), for a target that may
+/// be a link into a directory that does not exist yet. Links resolve in the current root.
+pub(crate) fn follow_links(path: &Path) -> std::path::PathBuf {
+    let mut path = path.to_path_buf();
+    for _ in 0..8 {
+        let Ok(target) = std::fs::read_link(&path) else {
+            break;
+        };
+        path = match path.parent() {
+            Some(parent) if target.is_relative() => parent.join(target),
+            _ => target,
+        };
+    }
+    path
+}

@@ -7,23 +7,27 @@ mod error;
 mod fs;
 mod mount;
 mod net;
+mod netlink;
 mod pipe;
 mod process;
 mod spawn;
 
 pub(crate) use error::{SysError, SysResult};
 pub(crate) use fs::{
-    bind_target, chdir, mkdir, mount_target, move_fd_out_of_the_way, symlink, write_file,
+    bind_target, chdir, follow_links, mkdir, mount_target, move_fd_out_of_the_way, symlink,
+    write_file,
 };
 pub(crate) use mount::{
     bind, detach, make_rprivate, mount_devpts, mount_overlay, mount_proc, mount_sysfs, mount_tmpfs,
     pivot_root, set_readonly,
 };
 pub(crate) use net::loopback_up;
+#[allow(unused_imports)] // until the veth networking feature (issue 4) uses it
+pub(crate) use netlink::{Netlink, NO_NETEM};
 pub(crate) use nix::mount::MsFlags;
 pub(crate) use pipe::{pipe, poll_readable, set_nonblocking};
 pub(crate) use process::{
     exit_now, fork, geteuid_is_root, has_cap_sys_admin, sethostname, setsid, signal_name,
     unblock_all_signals, wait_any, ChildStatus, Forked,
 };
-pub(crate) use spawn::{open_devnull, spawn_in_namespaces, Child, FdMap, Namespaces};
+pub(crate) use spawn::{open_devnull, open_netns, spawn_in_namespaces, Child, FdMap, Namespaces};

@@ -17,13 +17,16 @@ use super::process::ChildStatus;
 pub(crate) struct Namespaces(c_int);
 
 impl Namespaces {
-    pub(crate) const TEST: Namespaces = Namespaces(
-        libc::CLONE_NEWNS
-            | libc::CLONE_NEWUTS
-            | libc::CLONE_NEWIPC
-            | libc::CLONE_NEWNET
-            | libc::CLONE_NEWPID,
-    );
+    /// New mount, UTS, IPC and PID namespaces, and a new network namespace unless the test
+    /// shares the host's (`net = "host"`).
+    pub(crate) fn for_test(own_network: bool) -> Namespaces {
+        let mut flags =
+            libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC | libc::CLONE_NEWPID;
+        if own_network {
+            flags |= libc::CLONE_NEWNET;
+        }
+        Namespaces(flags)
+    }
 }
 
 /// "Make `source` the child's file descriptor `target`".
@@ -261,6 +264,16 @@ fn fail(args: &mut ChildArgs, op: &'static str) -> c_int {
     args.failed_errno = Errno::last_raw();
     // SAFETY: _exit is async-signal-safe and never returns.
     unsafe { libc::_exit(127) }
+}
+
+/// Opens the calling thread's network namespace (`/proc/thread-self/ns/net`), close-on-exec.
+pub(crate) fn open_netns() -> SysResult<OwnedFd> {
+    nix::fcntl::open(
+        "/proc/thread-self/ns/net",
+        nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .op_at("open", "/proc/thread-self/ns/net")
 }
 
 /// Opens `/dev/null` read-write, close-on-exec.

@@ -1,6 +1,10 @@
 //! What the sandbox must build for one test: plain data, decided before any syscall.
 
+mod network;
+
 use std::path::{Path, PathBuf};
+
+pub(crate) use network::{Network, Veth, VETH_LINKS};
 
 use crate::registry::TestDef;
 
@@ -52,17 +56,29 @@ pub(crate) struct Bind {
 pub(crate) struct Plan {
     pub root: Root,
     pub hostname: String,
+    pub network: Network,
     /// Contents of the test's `/etc/hosts`.
     pub hosts: String,
+    /// Contents of the test's `/etc/resolv.conf`.
+    pub resolv_conf: String,
     pub binds: Vec<Bind>,
 }
 
 impl Plan {
-    pub(crate) fn new(test: &TestDef, root: Root) -> Plan {
+    /// The plan for `test`, on `root`, with `network`; `host_resolv_conf` is the host's
+    /// `/etc/resolv.conf` (used with `net = "host"`).
+    pub(crate) fn new(
+        test: &TestDef,
+        root: Root,
+        network: Network,
+        host_resolv_conf: Option<&str>,
+    ) -> Plan {
         Plan {
             root,
             hostname: test.hostname.to_string(),
-            hosts: hosts_file(test.hostname),
+            hosts: hosts_file(test.hostname, &network),
+            resolv_conf: network.resolv_conf(host_resolv_conf),
+            network,
             binds: test
                 .binds
                 .iter()
@@ -75,11 +91,12 @@ impl Plan {
     }
 }
 
-/// `localhost` and the test's own hostname resolve to loopback in every rootfs.
-fn hosts_file(hostname: &str) -> String {
+/// `localhost` resolves to loopback in every rootfs, and the test's hostname to the test.
+fn hosts_file(hostname: &str, network: &Network) -> String {
     format!(
-        "127.0.0.1\tlocalhost localhost.localdomain {hostname}\n\
-         ::1\tlocalhost ip6-localhost ip6-loopback {hostname}\n"
+        "127.0.0.1\tlocalhost localhost.localdomain\n\
+         ::1\tlocalhost ip6-localhost ip6-loopback\n{}",
+        network.hosts_lines(hostname)
     )
 }
 
@@ -98,9 +115,15 @@ mod tests {
     }
 
     #[test]
-    fn hosts_file_maps_localhost_and_hostname_to_loopback() {
-        let hosts = hosts_file("box");
-        assert!(hosts.contains("127.0.0.1\tlocalhost localhost.localdomain box\n"));
-        assert!(hosts.contains("::1\tlocalhost ip6-localhost ip6-loopback box\n"));
+    fn hosts_file_maps_localhost_to_loopback_and_the_hostname_to_the_test() {
+        let hosts = hosts_file("box", &Network::Loopback);
+        assert!(hosts.contains("127.0.0.1\tlocalhost localhost.localdomain\n"));
+        assert!(hosts.contains("::1\tlocalhost ip6-localhost ip6-loopback\n"));
+        assert!(hosts.contains("127.0.1.1\tbox\n"));
+        let veth = hosts_file("box", &Network::Veth(Veth::numbered(0)));
+        assert!(
+            veth.contains("10.213.0.2\tbox\n10.213.0.1\tisolated-host\n"),
+            "{veth}"
+        );
     }
 }
