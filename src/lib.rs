@@ -18,7 +18,9 @@ pub use isolated_macros::isolated;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::child::run_if_child;
-    pub use crate::registry::{Ignore, IntoVerdict, Mapping, Net, ShouldPanic, TestDef};
+    pub use crate::registry::{
+        Ignore, IntoVerdict, Limit, Limits, Mapping, Net, ShouldPanic, TestDef,
+    };
     pub use crate::runner::main;
     pub use inventory;
 }

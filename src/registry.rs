@@ -35,6 +35,37 @@ pub enum Net {
     Veth,
 }
 
+/// One resource limit of a test: the harness's default, none at all, or a maximum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// The harness's default for this resource (see the README).
+    Default,
+    /// `"none"`: no limit.
+    Unlimited,
+    /// At most this many (bytes, or processes).
+    Max(u64),
+}
+
+/// `memory`, `pids` and `cpu`: what the test's cgroup allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// `memory = "256M"`: bytes of memory (and no swap).
+    pub memory: Limit,
+    /// `pids = 64`: processes and threads at once.
+    pub pids: Limit,
+    /// `cpu = 0.5`: thousandths of a CPU; `None`, no limit.
+    pub cpu_millis: Option<u32>,
+}
+
+impl Limits {
+    /// What a test gets when it asks for nothing.
+    pub const DEFAULT: Limits = Limits {
+        memory: Limit::Default,
+        pids: Limit::Default,
+        cpu_millis: None,
+    };
+}
+
 /// A host path and where it appears inside the test: a `copy`, `bins` or `bind` entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Mapping {
@@ -71,6 +102,10 @@ pub struct TestDef {
     pub copies: &'static [Mapping],
     /// `bind`: host paths mounted read-only into the test.
     pub binds: &'static [Mapping],
+    /// `memory`, `pids`, `cpu`.
+    pub limits: Limits,
+    /// `caps = ["+NAME", "-NAME"]`: changes to the test's default capability set.
+    pub caps: &'static [&'static str],
     /// The test crate's manifest directory: relative `copy` and `bind` sources start there.
     pub manifest_dir: &'static str,
     /// `#[should_panic]`.
@@ -155,6 +190,8 @@ mod tests {
             net: Net::Loopback,
             copies: &[],
             binds: &[],
+            limits: Limits::DEFAULT,
+            caps: &[],
             manifest_dir: "/",
             should_panic: ShouldPanic::No,
             ignore: Ignore::No,

@@ -6,10 +6,11 @@ use syn::punctuated::Punctuated;
 use syn::{Expr, ExprLit, Lit, LitStr, Meta, Token};
 
 use crate::errors::Errors;
-use crate::{duration, validate};
+use crate::{duration, limits, validate};
 
-const KEYS: [&str; 8] = [
-    "rootfs", "hostname", "timeout", "env", "net", "copy", "bins", "bind",
+const KEYS: [&str; 12] = [
+    "rootfs", "hostname", "timeout", "env", "net", "copy", "bins", "bind", "memory", "pids", "cpu",
+    "caps",
 ];
 
 /// What the keys asked for, with the documented defaults for the rest.
@@ -27,6 +28,14 @@ pub(crate) struct Config {
     pub(crate) bins: Vec<(String, String)>,
     /// `bind = ["SRC:/DEST"]`: (source, target).
     pub(crate) bind: Vec<(String, String)>,
+    /// `memory = "256M"`: bytes; `Some(None)` for `"none"` (no limit); `None`: the default.
+    pub(crate) memory: Option<Option<u64>>,
+    /// `pids = 64`, or `pids = "none"`.
+    pub(crate) pids: Option<Option<u64>>,
+    /// `cpu = 0.5`: thousandths of a CPU.
+    pub(crate) cpu_millis: Option<u32>,
+    /// `caps = ["+SYS_TIME", "-NET_RAW"]`.
+    pub(crate) caps: Vec<String>,
 }
 
 impl Default for Config {
@@ -40,6 +49,10 @@ impl Default for Config {
             copy: Vec::new(),
             bins: Vec::new(),
             bind: Vec::new(),
+            memory: None,
+            pids: None,
+            cpu_millis: None,
+            caps: Vec::new(),
         }
     }
 }
@@ -99,6 +112,9 @@ fn apply(config: &mut Config, key: &str, value: &Expr, errors: &mut Errors) {
         "copy" => config.copy = string_entries(value, key, errors, validate::mapping),
         "bind" => config.bind = string_entries(value, key, errors, validate::mapping),
         "bins" => config.bins = string_entries(value, key, errors, validate::bin),
+        "caps" => config.caps = string_entries(value, key, errors, validate::cap),
+        "pids" => config.pids = limits::pids(value, errors),
+        "cpu" => config.cpu_millis = limits::cpu(value, errors),
         _ => apply_string(config, key, value, errors),
     }
 }
@@ -114,6 +130,7 @@ fn apply_string(config: &mut Config, key: &str, value: &Expr, errors: &mut Error
         "rootfs" => validate::rootfs(&text).map(|()| config.rootfs = text),
         "hostname" => validate::hostname(&text).map(|()| config.hostname = text),
         "net" => validate::net(&text).map(|()| config.net = text),
+        "memory" => limits::memory(&text).map(|bytes| config.memory = Some(bytes)),
         _ => duration::parse_millis(&text).map(|ms| config.timeout_ms = ms),
     };
     if let Err(message) = checked {
@@ -171,6 +188,10 @@ fn example(key: &str) -> &'static str {
         "copy" => "`copy = [\"tests/data/app.toml:/etc/app.toml\"]`",
         "bins" => "`bins = [\"mytool\"]`",
         "bind" => "`bind = [\"/var/cache/apt:/var/cache/apt\"]`",
+        "memory" => "`memory = \"256M\"`",
+        "pids" => "`pids = 64`",
+        "cpu" => "`cpu = 0.5`",
+        "caps" => "`caps = [\"+SYS_TIME\", \"-NET_RAW\"]`",
         _ => "`env = [\"KEY=value\"]`",
     }
 }
@@ -229,7 +250,7 @@ mod tests {
             hostname
         ));
         let expected = [
-            "unknown key `foo` in #[isolated]; valid keys are: rootfs, hostname, timeout, env, net, copy, bins, bind",
+            "unknown key `foo` in #[isolated]; valid keys are: rootfs, hostname, timeout, env, net, copy, bins, bind, memory, pids, cpu, caps",
             "duplicate key `rootfs`",
             "expected a string, like `timeout = \"10s\"`",
             "invalid env entry `1=x`: the key must be letters, digits and '_', not starting with a digit",

@@ -58,7 +58,17 @@ fn registration(func: &ItemFn, config: &Config, markers: &Markers) -> TokenStrea
         copy,
         bins,
         bind,
+        memory,
+        pids,
+        cpu_millis,
+        caps,
     } = config;
+    let memory = limit(memory);
+    let pids = limit(pids);
+    let cpu_millis = match cpu_millis {
+        Some(millis) => quote!(::core::option::Option::Some(#millis)),
+        None => quote!(::core::option::Option::None),
+    };
     let copies = copy
         .iter()
         .map(|(source, target)| mapping(quote!(#source), target));
@@ -98,6 +108,12 @@ fn registration(func: &ItemFn, config: &Config, markers: &Markers) -> TokenStrea
                 net: #net,
                 copies: &[#(#copies,)* #(#bins),*],
                 binds: &[#(#binds),*],
+                limits: ::isolated::__private::Limits {
+                    memory: #memory,
+                    pids: #pids,
+                    cpu_millis: #cpu_millis,
+                },
+                caps: &[#(#caps),*],
                 manifest_dir: ::core::env!("CARGO_MANIFEST_DIR"),
                 should_panic: #should_panic,
                 ignore: #ignore,
@@ -109,6 +125,15 @@ fn registration(func: &ItemFn, config: &Config, markers: &Markers) -> TokenStrea
                 },
             }
         }
+    }
+}
+
+/// A `Limit`: the default, none, or a maximum.
+fn limit(value: &Option<Option<u64>>) -> TokenStream {
+    match value {
+        None => quote!(::isolated::__private::Limit::Default),
+        Some(None) => quote!(::isolated::__private::Limit::Unlimited),
+        Some(Some(max)) => quote!(::isolated::__private::Limit::Max(#max)),
     }
 }
 

@@ -12,6 +12,7 @@ mod duration;
 mod errors;
 mod expand;
 mod libtest_attrs;
+mod limits;
 mod signature;
 mod validate;
 

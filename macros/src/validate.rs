@@ -40,6 +40,65 @@ pub(crate) fn hostname(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Capabilities a `caps` entry may name (without `CAP_`), as capabilities(7) lists them.
+const CAPS: [&str; 41] = [
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "SETGID",
+    "SETUID",
+    "SETPCAP",
+    "LINUX_IMMUTABLE",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_ADMIN",
+    "NET_RAW",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "SYS_MODULE",
+    "SYS_RAWIO",
+    "SYS_CHROOT",
+    "SYS_PTRACE",
+    "SYS_PACCT",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_NICE",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "MKNOD",
+    "LEASE",
+    "AUDIT_WRITE",
+    "AUDIT_CONTROL",
+    "SETFCAP",
+    "MAC_OVERRIDE",
+    "MAC_ADMIN",
+    "SYSLOG",
+    "WAKE_ALARM",
+    "BLOCK_SUSPEND",
+    "AUDIT_READ",
+    "PERFMON",
+    "BPF",
+    "CHECKPOINT_RESTORE",
+];
+
+/// One `caps` entry: `+NAME` adds a capability to the test's default set, `-NAME` drops one.
+pub(crate) fn cap(entry: &str) -> Result<String, String> {
+    let name = entry.strip_prefix(['+', '-']).ok_or_else(|| {
+        format!("invalid caps entry `{entry}`: expected `+NAME` to add or `-NAME` to drop, like \"+SYS_TIME\"")
+    })?;
+    let name = name.strip_prefix("CAP_").unwrap_or(name);
+    if !CAPS.contains(&name) {
+        return Err(format!(
+            "unknown capability `{name}` in `{entry}`; see capabilities(7)"
+        ));
+    }
+    Ok(format!("{}{name}", &entry[..1]))
+}
+
 /// The network a test gets.
 pub(crate) fn net(mode: &str) -> Result<(), String> {
     match mode {
