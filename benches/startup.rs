@@ -72,6 +72,11 @@ mod alpine {
     many_tests!((rootfs = "alpine"));
 }
 
+/// On the host's root, with a veth pair to the host instead of loopback alone.
+mod veth {
+    many_tests!((net = "veth"));
+}
+
 /// The full name of the `index`th generated test under `prefix` (`host` or `alpine`).
 fn test_name(prefix: &str, index: usize) -> String {
     format!("{prefix}::g{:02}::t{}", index / 10, index % 10)
@@ -141,6 +146,7 @@ fn orchestrate() {
     for threads in THREADS {
         let mut host = Vec::new();
         let mut alpine = Vec::new();
+        let mut veth = Vec::new();
         let mut baseline = Vec::new();
         // Interleaved, so that a slow phase of the machine hits every row alike.
         for _ in 0..REPEATS {
@@ -154,6 +160,10 @@ fn orchestrate() {
                     Err(e) => alpine_skip = Some(e),
                 }
             }
+            veth.push(
+                run_suite("veth", n, threads)
+                    .unwrap_or_else(|e| panic!("isolated veth suite failed: {e}")),
+            );
             baseline.push(run_baseline("host", n, threads));
         }
         rows.push(("isolated, rootfs host", threads, median(host)));
@@ -165,6 +175,7 @@ fn orchestrate() {
                 None => median(alpine),
             },
         ));
+        rows.push(("isolated, host, net veth", threads, median(veth)));
         rows.push(("baseline (process per test)", threads, median(baseline)));
     }
 

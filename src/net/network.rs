@@ -16,7 +16,7 @@ use crate::sys::{Netlink, SysError};
 pub(super) const BRIDGE: &str = "isobr0";
 /// The test's address on the network: every node's default gateway.
 const GATEWAY: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
-const PREFIX_LEN: u8 = 24;
+pub(super) const PREFIX_LEN: u8 = 24;
 /// Nodes get `10.77.0.2` to `10.77.0.254`.
 const NODE_HOSTS: std::ops::RangeInclusive<u8> = 2..=254;
 
@@ -214,7 +214,7 @@ impl State {
         Ok(Entry {
             name: name.to_string(),
             addr: Ipv4Addr::new(a, b, c, host),
-            peer: format!("vn-{name}"),
+            peer: peer_name(name),
             bridge: BRIDGE.to_string(),
             connected: true,
             link: None,
@@ -249,13 +249,11 @@ impl State {
     /// The node `name` stopped: it no longer runs, and its link goes now rather than whenever
     /// the kernel gets to its network namespace, so it can start again at once.
     pub(super) fn stopped(&mut self, name: &str) {
-        let Some(entry) = self.entry(name) else {
-            return;
-        };
-        entry.pid = None;
-        entry.hosts = None;
-        let peer = entry.peer.clone();
-        let _ = self.netlink.delete_link_if_exists(&peer);
+        if let Some(entry) = self.entry(name) {
+            entry.pid = None;
+            entry.hosts = None;
+        }
+        let _ = self.netlink.delete_link_if_exists(&peer_name(name));
     }
 
     /// The test's and every running node's `/etc/hosts`, listing every node.
@@ -276,6 +274,11 @@ impl State {
         }
         Ok(())
     }
+}
+
+/// The end of a node's link in the test's namespace.
+fn peer_name(node: &str) -> String {
+    format!("vn-{node}")
 }
 
 /// The node's entry, checking that it is one of this network's.
