@@ -6,20 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
 fn example() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let path = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples/on_alpine");
-    assert!(
-        path.exists(),
-        "{} is missing: run the whole `cargo test`",
-        path.display()
-    );
-    path
+    common::example("on_alpine")
 }
 
 fn start(cache: &Path) -> Child {

@@ -2,28 +2,15 @@
 //! print and return, and that the host is unchanged afterwards.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 // file_serial: nextest runs every test in its own process, where an in-process lock is no lock.
 use serial_test::file_serial;
 
-/// A sample suite built by cargo next to this test binary (`target/<profile>/examples/NAME`).
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().unwrap().parent().unwrap();
-    let path = profile_dir.join("examples").join(name);
-    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("examples/{name}.rs"));
-    let modified = |p: &PathBuf| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    assert!(
-        path.exists() && modified(&path) >= modified(&source),
-        "{} is missing or older than its source: the whole `cargo test` builds examples/; \
-         with `--test` or nextest, run `cargo build --examples` first",
-        path.display()
-    );
-    path
-}
+use common::example;
+
+mod common;
 
 struct Run {
     code: i32,

@@ -11,20 +11,10 @@ use std::time::{Duration, Instant};
 
 use serial_test::file_serial;
 
+mod common;
+
 fn example() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let path = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples/veth");
-    assert!(
-        path.exists(),
-        "{} is missing: run the whole `cargo test`",
-        path.display()
-    );
-    path
+    common::example("veth")
 }
 
 /// What a test could leave on the host's network: links, addresses (v4 and v6), routes.
