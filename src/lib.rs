@@ -3,6 +3,7 @@
 //! See the README for the user guide.
 
 mod child;
+mod doctor;
 pub(crate) mod fixtures;
 pub mod net;
 mod plan;
@@ -12,6 +13,7 @@ mod runner;
 mod sandbox;
 mod sys;
 
+pub use doctor::{doctor, Check, Report, Status};
 pub use isolated_macros::isolated;
 
 /// Support for the code `#[isolated]` and `main!()` generate. Not a stable API.

@@ -65,6 +65,14 @@ pub(super) fn run(handoff: Handoff) -> ! {
     if let Network::Veth(veth) = &plan.network {
         veth_environment(veth);
     }
+    // Init and body alike: only the capabilities a test needs, none that reach the host.
+    if let Err(e) = super::privileges::restrict(test) {
+        fail(
+            &mut report,
+            super::privileges::PrivilegeError::STEP,
+            e.to_string(),
+        )
+    }
     start_body(test, report)
 }
 

@@ -6,6 +6,7 @@
 
 mod body;
 mod init;
+mod privileges;
 
 /// Names the test this process must run. Removed from the environment before the body starts.
 pub(crate) const TEST_VAR: &str = "__ISOLATED_TEST";

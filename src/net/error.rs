@@ -4,7 +4,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::node::NodeExit;
-use super::syscalls;
+use crate::sys::nodes as syscalls;
 use crate::sys::SysError;
 
 /// A failed operation of [`Network`](super::Network) or of one of its nodes.
@@ -173,7 +173,10 @@ pub(super) fn network(step: &'static str) -> impl FnOnce(SysError) -> NetError {
 }
 
 /// A failed step of changing one node's link (in the test's namespaces).
-pub(super) fn node(name: &str, step: &'static str) -> impl FnOnce(SysError) -> NetError + '_ {
+pub(super) fn node<'a>(
+    name: &'a str,
+    step: &'static str,
+) -> impl FnOnce(SysError) -> NetError + 'a {
     move |e| NetError::Node {
         node: name.to_string(),
         step: step.to_string(),

@@ -79,7 +79,9 @@ mod tests {
             assert!(file.contains("10.77.0.2\ta\n10.77.0.3\tb\n"), "{file}");
         }
         assert!(names.test_file().starts_with("127.0.0.1\tlocalhost box\n"));
-        assert!(names.node_file().starts_with("127.0.0.1\tlocalhost localhost.localdomain\n"));
+        assert!(names
+            .node_file()
+            .starts_with("127.0.0.1\tlocalhost localhost.localdomain\n"));
     }
 
     #[test]

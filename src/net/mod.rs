@@ -56,7 +56,6 @@ mod network;
 mod node;
 mod node_root;
 mod node_setup;
-mod syscalls;
 mod topology;
 
 pub use error::{NetError, SyscallError};

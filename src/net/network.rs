@@ -4,12 +4,12 @@
 use std::fs::File;
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::error::{self, NetError};
 use super::hosts::{self, Names};
 use super::node::{self, Node, NodeBuilder};
-use super::syscalls;
+use crate::sys::nodes as syscalls;
 use crate::sys::{Netlink, SysError};
 
 /// The bridge every node's link starts on; the test's address is on it.
@@ -98,12 +98,11 @@ impl Network {
             Err(e) if syscalls::is_eexist(&e) => return Err(NetError::AlreadyCreated),
             other => other.map_err(error::network("create the bridge isobr0"))?,
         }
-        netlink
-            .add_address(BRIDGE, GATEWAY.into(), PREFIX_LEN)
-            .map_err(error::network("give the test its address on isobr0"))?;
-        netlink
-            .set_up(BRIDGE, true)
-            .map_err(error::network("bring isobr0 up"))?;
+        if let Err(e) = put_test_on_bridge(&mut netlink) {
+            // So that a second try does not find it and call itself a second network.
+            let _ = netlink.delete_link_if_exists(BRIDGE);
+            return Err(e);
+        }
         let (test_hosts, test_base) = open_test_hosts()?;
         let test_hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|name| name.trim().to_string())
@@ -290,22 +289,67 @@ pub(super) fn check_owned(net: &Network, node: &Node) -> Result<(), NetError> {
     }
 }
 
+/// The test's address on the bridge, and the bridge up.
+fn put_test_on_bridge(netlink: &mut Netlink) -> Result<(), NetError> {
+    netlink
+        .add_address(BRIDGE, GATEWAY.into(), PREFIX_LEN)
+        .map_err(error::network("give the test its address on isobr0"))?;
+    netlink
+        .set_up(BRIDGE, true)
+        .map_err(error::network("bring isobr0 up"))?;
+    quick_arp_retries(BRIDGE).map_err(error::network("shorten ARP retries on isobr0"))
+}
+
 /// Under `net = "host"` a bridge would be the host's: refuse when the namespace has links a
-/// test's own namespace never has (`lo`, and `eth0` under `net = "veth"`).
+/// test's own namespace does not have (`lo`, `eth0` under `net = "veth"`, links of nodes of
+/// an earlier network of the test). A second network in one test is refused too.
 fn refuse_host_network(netlink: &mut Netlink) -> Result<(), NetError> {
     let veth = crate::net::addr().is_some();
     let links = netlink
         .link_names()
         .map_err(error::network("list the test's network interfaces"))?;
+    if links.iter().any(|l| l == BRIDGE) {
+        return Err(NetError::AlreadyCreated);
+    }
     let foreign: Vec<String> = links
         .into_iter()
-        .filter(|l| l != "lo" && !(veth && l == "eth0"))
+        .filter(|l| l != "lo" && !(veth && l == "eth0") && !l.starts_with("vn-"))
         .collect();
     if foreign.is_empty() {
         Ok(())
     } else {
         Err(NetError::HostNetwork(foreign.join(", ")))
     }
+}
+
+/// Waits (2 s at most) until the bridge forwards on the node's link: its carrier reaches the
+/// bridge a moment after the link comes up, through the kernel's link watch.
+pub(super) fn wait_until_forwarding(peer: &str) {
+    const BR_STATE_FORWARDING: &str = "3";
+    let state = format!("/sys/class/net/{peer}/brport/state");
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline {
+        match std::fs::read_to_string(&state) {
+            Ok(text) if text.trim() == BR_STATE_FORWARDING => return,
+            Ok(_) => std::thread::sleep(Duration::from_millis(1)),
+            Err(_) => return, // no sysfs to tell: the link is up, that has to do
+        }
+    }
+}
+
+/// ARP retries every 100 ms on `device` rather than every
+/// second: once a link is back (`connect`, `heal`), a peer that failed to answer while it was
+/// cut is found again within 100 ms, not a second later.
+pub(super) fn quick_arp_retries(device: &str) -> Result<(), SysError> {
+    write_sysctl(
+        &format!("/proc/sys/net/ipv4/neigh/{device}/retrans_time_ms"),
+        "100",
+    )
+}
+
+/// Sets a sysctl of the current network namespace, through its /proc/sys/net.
+pub(super) fn write_sysctl(path: &str, value: &str) -> Result<(), SysError> {
+    std::fs::write(path, value).map_err(|e| io("write", path, &e))
 }
 
 /// The test's `/etc/hosts`, open for rewriting, and its contents now.

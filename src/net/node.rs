@@ -13,7 +13,7 @@ use std::sync::Arc;
 use super::error::{self, NetError, SyscallError};
 use super::network::{Entry, Network, Shared, State};
 use super::node_setup::{self, Main, NodeSpec, READY};
-use super::syscalls;
+use crate::sys::nodes as syscalls;
 use crate::sys::{self, ChildStatus, Forked};
 
 /// Longest node name: its link is `vn-NAME`, and interface names have 15 bytes.
@@ -182,7 +182,7 @@ impl Node {
     }
 
     /// Kills the node's process group with SIGKILL and reaps it.
-    pub fn kill(mut self) -> Result<NodeExit, NetError> {
+    pub fn kill(self) -> Result<NodeExit, NetError> {
         if self.exit.is_none() {
             syscalls::kill_group(self.pid).map_err(error::node(&self.name, "kill it"))?;
         }
@@ -193,7 +193,8 @@ impl Node {
         if self.exit.is_some() {
             return Ok(self.exit);
         }
-        let status = syscalls::wait_pid(self.pid, block).map_err(error::node(&self.name, "wait for it"))?;
+        let status =
+            syscalls::wait_pid(self.pid, block).map_err(error::node(&self.name, "wait for it"))?;
         self.exit = status.map(NodeExit::from);
         if self.exit.is_some() {
             if let Ok(mut state) = self.shared.lock() {
@@ -277,8 +278,9 @@ fn start(net: &Network, name: &str, main: Main<'_>) -> Result<Node, NetError> {
 }
 
 /// The test's side of the node's setup: [`READY`] comes, the test opens the node's
-/// `/etc/hosts` and records it, then lets it go on (closing `go`); the pipe closing without
-/// another word means it is running its closure or exec'd its program. `Err(None)`: it died
+/// `/etc/hosts`, records it and waits for the bridge to forward on its link, then lets it go
+/// on (closing `go`); the node announces itself, and the pipe closing without another word
+/// means it is running its closure or exec'd its program. `Err(None)`: it died
 /// without saying why.
 fn handshake(
     state: &mut State,
@@ -307,7 +309,12 @@ fn handshake(
     let name = entry.name.clone();
     entry.pid = Some(pid);
     entry.hosts = Some(hosts);
+    let forwarding = entry.connected.then(|| entry.peer.clone());
     state.record(entry)?;
+    // Before it announces itself: its gratuitous ARP must get through the bridge.
+    if let Some(peer) = forwarding {
+        super::network::wait_until_forwarding(&peer);
+    }
     drop(go);
     let mut rest = Vec::new();
     let _ = status.read_to_end(&mut rest);
@@ -331,7 +338,10 @@ fn parse_failure(name: &str, message: &[u8]) -> NetError {
     let step = fields.next().unwrap_or_default().to_string();
     let op = fields.next().unwrap_or_default().to_string();
     let path = fields.next().filter(|p| !p.is_empty()).map(Into::into);
-    let errno = fields.next().and_then(|e| e.parse().ok()).unwrap_or(libc::EIO);
+    let errno = fields
+        .next()
+        .and_then(|e| e.parse().ok())
+        .unwrap_or(libc::EIO);
     if op == sys::NO_NETEM {
         return NetError::NetemUnavailable {
             node: name.to_string(),
@@ -380,10 +390,21 @@ mod tests {
 
     #[test]
     fn a_failure_from_the_node_names_step_call_and_errno() {
-        let e = parse_failure("a", b"create its veth pair\0netlink RTM_NEWLINK\0eth0\x0017");
+        let e = parse_failure(
+            "a",
+            b"create its veth pair\0netlink RTM_NEWLINK\0eth0\x0017",
+        );
         assert_eq!(e.to_string(), "node `a`: failed to create its veth pair");
         let source = std::error::Error::source(&e).unwrap().to_string();
         assert_eq!(source, "netlink RTM_NEWLINK(eth0) => EEXIST: File exists");
+    }
+
+    #[test]
+    fn handles_can_be_shared_with_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Network>();
+        send_sync::<Node>();
+        send_sync::<NetError>();
     }
 
     #[test]

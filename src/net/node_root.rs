@@ -4,18 +4,21 @@
 //! The node's root is an overlay whose only lower layer is the test's root as it is when the
 //! node starts, with a fresh tmpfs on top: the node reads everything the test has (its fixture,
 //! its `copy` files, what it wrote so far) and its writes stay its own. The test's other mounts
-//! come along read-only (`bind` mounts, the host's submounts for `rootfs = "host"`); `/proc`
-//! and `/dev` are the test's (same PID namespace); `/sys` is the node's (its own network
-//! devices); `/tmp`, `/run` and `/dev/shm` are fresh; `/etc/hosts` is the node's own file.
+//! come along read-only (`bind` mounts, the host's submounts for `rootfs = "host"`); `/dev` is
+//! the test's; `/proc` is a new one for the test's PID namespace (so `/proc/sys/net` is the
+//! node's); `/sys` is the node's (its own network devices); `/tmp`, `/run` and `/dev/shm` are
+//! fresh; `/etc/hosts` is the node's own file.
 
 use std::path::{Path, PathBuf};
 
 use super::error::{Step, StepError};
-use super::syscalls;
+use crate::sys::nodes as syscalls;
 use crate::sys::{self, MsFlags};
 
 /// Where the scratch tmpfs goes, shadowing the test's /tmp in the node's namespace only.
 const SCRATCH: &str = "/tmp";
+/// Parts of /proc that reach the host's kernel, not just the node's namespaces.
+const PROC_READ_ONLY: [&str; 4] = ["sys", "sysrq-trigger", "irq", "bus"];
 /// Mounts the node gets fresh, or from the test as they are, rather than read-only copies.
 const OWN_MOUNTS: [&str; 6] = ["/proc", "/sys", "/dev", "/tmp", "/run", "/etc/hosts"];
 
@@ -30,8 +33,13 @@ pub(super) fn enter(hosts: &str) -> Result<(), StepError> {
     let root = scratch.join("root");
     // Copy-on-write over the test's root: reads see the test's files, writes stay the node's.
     let lowers = [PathBuf::from("/")];
-    sys::mount_overlay(&lowers, &scratch.join("upper"), &scratch.join("work"), &root)
-        .step("mount its overlay root")?;
+    sys::mount_overlay(
+        &lowers,
+        &scratch.join("upper"),
+        &scratch.join("work"),
+        &root,
+    )
+    .step("mount its overlay root")?;
     for submount in &submounts {
         bind_read_only(submount, &root)?;
     }
@@ -57,10 +65,7 @@ fn build_scratch(hosts: &str) -> Result<(), StepError> {
 
 /// Kernel filesystems, fresh temporary directories and /etc/hosts, at `root`.
 fn mount_own(root: &Path, hosts: &Path) -> Result<(), StepError> {
-    // Same PID namespace as the test: its /proc is right (and /proc/net shows the reader's).
-    let proc = root.join("proc");
-    sys::mount_target(&proc, true).step("create /proc")?;
-    sys::bind(Path::new("/proc"), &proc, true).step("mount /proc")?;
+    mount_proc(&root.join("proc"))?;
     // Its own network namespace: a sysfs made here shows its own devices.
     let sysfs = root.join("sys");
     sys::mount_target(&sysfs, true).step("create /sys")?;
@@ -69,7 +74,11 @@ fn mount_own(root: &Path, hosts: &Path) -> Result<(), StepError> {
     sys::mount_target(&dev, true).step("create /dev")?;
     sys::bind(Path::new("/dev"), &dev, true).step("mount /dev")?;
     let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
-    for (dir, mode) in [("tmp", "mode=1777"), ("run", "mode=0755"), ("dev/shm", "mode=1777")] {
+    for (dir, mode) in [
+        ("tmp", "mode=1777"),
+        ("run", "mode=0755"),
+        ("dev/shm", "mode=1777"),
+    ] {
         let target = root.join(dir);
         sys::mount_target(&target, true).step("create /tmp, /run and /dev/shm")?;
         sys::mount_tmpfs(&target, flags, mode).step("mount /tmp, /run and /dev/shm")?;
@@ -78,6 +87,27 @@ fn mount_own(root: &Path, hosts: &Path) -> Result<(), StepError> {
     let target = inside(root, Path::new("/etc/hosts"));
     sys::mount_target(&target, false).step("create /etc/hosts")?;
     sys::bind(hosts, &target, false).step("mount /etc/hosts")
+}
+
+/// A procfs of the node's own, for the test's PID namespace: a bind of the test's would keep
+/// showing the test's network sysctls in /proc/sys/net. Its host-wide parts are read-only, as
+/// the sandbox makes them for the test (see `sandbox::kernel_fs`).
+fn mount_proc(proc: &Path) -> Result<(), StepError> {
+    sys::mount_target(proc, true).step("create /proc")?;
+    sys::mount_proc(proc).step("mount /proc")?;
+    for name in PROC_READ_ONLY {
+        let path = proc.join(name);
+        match sys::bind(&path, &path, false) {
+            // Not every kernel has every one of them.
+            Err(e) if syscalls::is_enoent(&e) => continue,
+            other => other.step("protect the host's kernel settings in /proc")?,
+        }
+        sys::set_readonly(&path, true, false).step("make /proc/sys read-only")?;
+    }
+    // Bound while in the node's network namespace: its sysctls, writable.
+    let net = proc.join("sys/net");
+    sys::bind(&net, &net, false).step("mount /proc/sys/net")?;
+    sys::set_readonly(&net, false, false).step("make /proc/sys/net writable")
 }
 
 /// `path` under `root`, its last component's symlink followed (one hop) inside `root`, as the
@@ -108,9 +138,12 @@ fn test_submounts() -> Result<Vec<PathBuf>, StepError> {
     let text = std::fs::read_to_string(MOUNTINFO)
         .map_err(|e| syscalls::io_error("read", MOUNTINFO, &e))
         .step("read the test's mounts")?;
+    // Below its own mounts, or hidden under a mount of the test's (a host's /run/netns
+    // under the test's fresh /run): nothing the node would see.
     Ok(children_of_root(&text)
         .into_iter()
-        .filter(|m| !OWN_MOUNTS.iter().any(|own| m == Path::new(own)))
+        .filter(|m| !OWN_MOUNTS.iter().any(|own| m.starts_with(own)))
+        .filter(|m| m.exists())
         .collect())
 }
 

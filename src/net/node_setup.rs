@@ -10,8 +10,9 @@ use std::panic::{self, AssertUnwindSafe};
 use std::process::Command;
 
 use super::error::{Step, StepError, SyscallError};
-use super::network::{Entry, Link, State};
-use super::{node_root, syscalls};
+use super::network::{quick_arp_retries, write_sysctl, Entry, Link, State};
+use super::node_root;
+use crate::sys::nodes as syscalls;
 use crate::sys::{self, Netlink};
 
 /// The byte the node sends once it is set up; anything else starts a failure report.
@@ -78,6 +79,10 @@ fn setup_then_run(spec: &NodeSpec, status: OwnedFd, go: OwnedFd, main: Main<'_>)
     }
     // The test opens our /etc/hosts meanwhile, then closes its end.
     let _ = File::from(go).read(&mut [0u8]);
+    if let Err(e) = announce(spec) {
+        report(&mut status, &e);
+        return 1;
+    }
     match main {
         Main::Closure(main) => {
             drop(status);
@@ -98,17 +103,22 @@ fn setup_then_run(spec: &NodeSpec, status: OwnedFd, go: OwnedFd, main: Main<'_>)
     }
 }
 
-/// The node's checklist: namespaces, link, addresses, filesystem.
+/// The node's checklist: namespaces, filesystem, link, addresses.
 fn enter(spec: &NodeSpec) -> Result<(), StepError> {
     // Opened before leaving: this socket keeps acting in the test's network namespace.
     let mut test_side = Netlink::open().step("open a netlink socket in the test's namespace")?;
     let test_netns = sys::open_netns().step("open the test's network namespace")?;
     syscalls::unshare_node_namespaces().step("enter namespaces of its own")?;
     sys::sethostname(&spec.name).step("set its hostname")?;
+    // Its filesystem first: its own /proc/sys/net is where its network is tuned.
+    node_root::enter(&spec.hosts)?;
     let mut own = Netlink::open().step("open a netlink socket in its namespace")?;
     // `eth0` here, its peer created directly in the test's namespace, where the bridge is.
     own.add_veth("eth0", &spec.peer, Some(test_netns.as_fd()))
         .step("create its veth pair")?;
+    quick_arp_retries("eth0").step("shorten its ARP retries")?;
+    // The same for each start under this name, so the peers' ARP caches stay right.
+    syscalls::set_mac("eth0", mac_of(spec.addr)).step("set its MAC address")?;
     test_side
         .set_master(&spec.peer, &spec.bridge)
         .step("attach its link to the bridge")?;
@@ -122,6 +132,9 @@ fn enter(spec: &NodeSpec) -> Result<(), StepError> {
     }
     own.add_address("eth0", spec.addr.into(), spec.prefix_len)
         .step("address eth0")?;
+    // With arp_notify, a change of address sends a gratuitous ARP: see `announce`.
+    let arp_notify = "/proc/sys/net/ipv4/conf/eth0/arp_notify";
+    write_sysctl(arp_notify, "1").step("enable ARP announcements")?;
     own.set_up("eth0", true).step("bring eth0 up")?;
     sys::loopback_up().step("bring lo up")?;
     own.add_default_route(spec.gateway.into())
@@ -129,8 +142,21 @@ fn enter(spec: &NodeSpec) -> Result<(), StepError> {
     // Last: from here it is reachable (unless the test disconnected it).
     test_side
         .set_up(&spec.peer, spec.connected)
-        .step("bring its link up")?;
-    node_root::enter(&spec.hosts)
+        .step("bring its link up")
+}
+
+/// Tells every peer on the bridge that the node's address is at its MAC, with a gratuitous
+/// ARP: a peer that tried to reach a node while it was down (before a restart) has an ARP entry
+/// for it that is failing, and would fail one more connection. Setting the (same) MAC address
+/// again is how the kernel is asked for it (`arp_notify`).
+fn announce(spec: &NodeSpec) -> Result<(), StepError> {
+    syscalls::set_mac("eth0", mac_of(spec.addr)).step("announce itself")
+}
+
+/// A locally administered unicast address made of the node's IPv4 address: `02:00:a:b:c:d`.
+fn mac_of(addr: Ipv4Addr) -> [u8; 6] {
+    let [a, b, c, d] = addr.octets();
+    [0x02, 0x00, a, b, c, d]
 }
 
 /// Sends a failure to the test: step, call, path, errno, NUL-separated, after [`FAILED`].

@@ -8,9 +8,9 @@ use std::fs::File;
 use std::os::fd::AsFd;
 
 use super::error::{self, NetError};
-use super::network::{check_owned, Link, Network, State, BRIDGE};
+use super::network::{check_owned, wait_until_forwarding, Link, Network, State, BRIDGE};
 use super::node::Node;
-use super::syscalls;
+use crate::sys::nodes as syscalls;
 use crate::sys::{Netlink, SysError, SysResult, NO_NETEM};
 
 impl Network {
@@ -49,15 +49,17 @@ impl Network {
             names.push(node.name());
         }
         let bridge_of = |name: &str| {
-            let group = groups.iter().position(|g| g.iter().any(|n| n.name() == name));
+            let group = groups
+                .iter()
+                .position(|g| g.iter().any(|n| n.name() == name));
             bridge_name(group.unwrap_or(0))
         };
-        regroup(&mut self.shared().lock()?, groups.len(), bridge_of)
+        regroup(&mut *self.shared().lock()?, groups.len(), bridge_of)
     }
 
     /// Ends a partition: every node's link is back on the test's bridge.
     pub fn heal(&self) -> Result<(), NetError> {
-        regroup(&mut self.shared().lock()?, 0, |_| BRIDGE.to_string())
+        regroup(&mut *self.shared().lock()?, 0, |_| BRIDGE.to_string())
     }
 
     /// Emulates `link` conditions on the node's link with netem, on both of its ends: each
@@ -119,6 +121,9 @@ impl Network {
             netlink
                 .set_up(&entry.peer, up)
                 .map_err(error::node(name, step))?;
+            if up {
+                wait_until_forwarding(&entry.peer);
+            }
         }
         entry.connected = up;
         Ok(())
@@ -152,6 +157,9 @@ fn regroup(
             netlink
                 .set_master(&entry.peer, &bridge)
                 .map_err(error::node(&entry.name, step))?;
+            if entry.connected {
+                wait_until_forwarding(&entry.peer);
+            }
         }
         entry.bridge = bridge;
     }

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use libtest_mimic::Arguments;
 
 use super::memo::Memo;
+use super::privileges::Privileges;
 use crate::fixtures::{self, Addition, Rootfs};
 use crate::plan::Root;
 use crate::registry::{Mapping, TestDef};
@@ -23,7 +24,7 @@ pub(super) struct RunContext {
     host_netns: OnceLock<Result<OwnedFd, String>>,
     pub nocapture: bool,
     manifest_dir: PathBuf,
-    privileges: Result<(), String>,
+    privileges: Result<Privileges, String>,
     fixtures: Memo<&'static str, Result<Rootfs, String>>,
     additions: Memo<(PathBuf, &'static [Mapping]), Result<PathBuf, String>>,
 }
@@ -36,7 +37,7 @@ impl RunContext {
             host_netns: OnceLock::new(),
             nocapture: args.nocapture,
             manifest_dir: PathBuf::from(manifest_dir),
-            privileges: check_privileges(),
+            privileges: Privileges::check(),
             fixtures: Memo::new(),
             additions: Memo::new(),
         }
@@ -64,8 +65,8 @@ impl RunContext {
     }
 
     /// Whether this process can create the namespaces and mounts a test needs.
-    pub(super) fn privileges(&self) -> Result<(), String> {
-        self.privileges.clone()
+    pub(super) fn privileges(&self) -> Result<&Privileges, String> {
+        self.privileges.as_ref().map_err(Clone::clone)
     }
 
     /// The root filesystem `test` runs on, every layer of it prepared (once per run: tests
@@ -116,23 +117,4 @@ pub(super) fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
-}
-
-fn check_privileges() -> Result<(), String> {
-    if sys::geteuid_is_root() {
-        if sys::has_cap_sys_admin() {
-            return Ok(());
-        }
-        return Err(
-            "isolated tests need CAP_SYS_ADMIN to create namespaces and mounts, and this \
-                    runs as root without it (in a container started without --privileged or \
-                    --cap-add SYS_ADMIN?): grant it, or run the tests outside the container"
-                .to_string(),
-        );
-    }
-    Err(format!(
-        "isolated tests need root to create namespaces and mounts, and this runs as uid {}: \
-         run them with `sudo -E cargo test` (or as root in CI)",
-        nix::unistd::geteuid()
-    ))
 }

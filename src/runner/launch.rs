@@ -7,16 +7,24 @@ use libtest_mimic::Failed;
 
 use super::collect::{collect, Finished};
 use super::context::RunContext;
+use super::privileges::Privileges;
 use super::veth;
 use super::{environment, verdict};
 use crate::child::{HOST_NETLINK_FD, HOST_NETNS_FD, REPORT_FD};
 use crate::plan::Network;
 use crate::registry::{Net, TestDef};
-use crate::sys::{self, FdMap, Namespaces};
+use crate::sys::{self, FdMap, Namespaces, Spawn, UserMapping};
 
 /// Runs one test in a fresh environment and turns what happened into libtest's result.
 pub(super) fn run_test(context: &RunContext, test: &'static TestDef) -> Result<(), Failed> {
-    context.privileges()?;
+    let privileges = context.privileges()?;
+    if let (Privileges::Rootless(_), Net::Veth) = (privileges, test.net) {
+        return Err(
+            "net = \"veth\" needs root: it puts an interface on the host (this run is \
+                    rootless): run with `sudo -E cargo test`"
+                .into(),
+        );
+    }
     let root = context.root_for(test)?;
     // Held until the test has ended: no other test gets this link meanwhile.
     let lease = match test.net {
@@ -32,6 +40,7 @@ pub(super) fn run_test(context: &RunContext, test: &'static TestDef) -> Result<(
         root: root.encode(),
         network,
         host_link,
+        user: privileges.rootless(),
     };
     let finished = launch(context, test, &handoff).map_err(|e| {
         format!(
@@ -49,6 +58,8 @@ struct Handoff<'a> {
     network: Network,
     /// With `net = "veth"`: a netlink socket and the network namespace, both the host's.
     host_link: Option<(OwnedFd, BorrowedFd<'a>)>,
+    /// Rootless: the user namespace's mapping.
+    user: Option<&'a UserMapping>,
 }
 
 fn launch(context: &RunContext, test: &TestDef, handoff: &Handoff) -> sys::SysResult<Finished> {
@@ -94,8 +105,15 @@ fn launch(context: &RunContext, test: &TestDef, handoff: &Handoff) -> sys::SysRe
     let argv = [context.exe.clone(), c"--isolated-child".into()];
     let net = handoff.network.encode();
     let envp = environment::for_test(test, &full_name, &handoff.root, &net);
-    let namespaces = Namespaces::for_test(handoff.network != Network::Host);
-    let child = sys::spawn_in_namespaces(&context.exe, &argv, &envp, &fds, namespaces)?;
+    let child = sys::spawn_in_namespaces(&Spawn {
+        exe: &context.exe,
+        argv: &argv,
+        envp: &envp,
+        fds: &fds,
+        namespaces: Namespaces::for_test(handoff.network != Network::Host, handoff.user.is_some()),
+        user: handoff.user,
+        cgroup_procs: &[],
+    })?;
 
     // Only the child may hold the write ends now, so EOF means it is gone.
     drop(report_write);

@@ -5,7 +5,9 @@ mod collect;
 mod context;
 mod environment;
 mod launch;
+mod limits;
 mod memo;
+mod privileges;
 mod verdict;
 mod veth;
 
@@ -21,6 +23,8 @@ use context::RunContext;
 pub fn main(manifest_dir: &'static str) -> ! {
     // First, while single-threaded: a re-executed child never comes back from here.
     crate::child::run_if_child();
+    // `--isolated-doctor`: what this machine supports, before libtest-mimic sees the flag.
+    crate::doctor::run_if_asked();
     let args = Arguments::from_args();
     let context = Arc::new(RunContext::new(manifest_dir, &args));
     let trials = registry::all()

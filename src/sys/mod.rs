@@ -3,15 +3,22 @@
 //! Every wrapper returns [`SysError`], which names the call, the path it acted on and the
 //! typed errno, so callers can both print a useful message and still match on `ENOENT`.
 
+mod caps;
+pub(crate) mod cgroup;
 mod error;
 mod fs;
 mod mount;
 mod net;
 mod netlink;
+pub(crate) mod nodes;
 mod pipe;
 mod process;
 mod spawn;
 
+pub(crate) use caps::{
+    bounding_drop, cap_name, cap_number, capget, capset, clear_ambient, set_no_new_privs, CapSet,
+    Caps,
+};
 pub(crate) use error::{SysError, SysResult};
 pub(crate) use fs::{
     bind_target, chdir, follow_links, mkdir, mount_target, move_fd_out_of_the_way, symlink,
@@ -22,7 +29,6 @@ pub(crate) use mount::{
     pivot_root, set_readonly,
 };
 pub(crate) use net::loopback_up;
-#[allow(unused_imports)] // until the veth networking feature (issue 4) uses it
 pub(crate) use netlink::{Netlink, NO_NETEM};
 pub(crate) use nix::mount::MsFlags;
 pub(crate) use pipe::{pipe, poll_readable, set_nonblocking};
@@ -30,4 +36,6 @@ pub(crate) use process::{
     exit_now, fork, geteuid_is_root, has_cap_sys_admin, sethostname, setsid, signal_name,
     unblock_all_signals, wait_any, ChildStatus, Forked,
 };
-pub(crate) use spawn::{open_devnull, open_netns, spawn_in_namespaces, Child, FdMap, Namespaces};
+pub(crate) use spawn::{
+    open_devnull, open_netns, spawn_in_namespaces, Child, FdMap, Namespaces, Spawn, UserMapping,
+};

@@ -17,16 +17,52 @@ use super::process::ChildStatus;
 pub(crate) struct Namespaces(c_int);
 
 impl Namespaces {
-    /// New mount, UTS, IPC and PID namespaces, and a new network namespace unless the test
-    /// shares the host's (`net = "host"`).
-    pub(crate) fn for_test(own_network: bool) -> Namespaces {
+    /// New mount, UTS, IPC and PID namespaces; a new network namespace unless the test shares
+    /// the host's (`net = "host"`); a new user namespace when running rootless.
+    pub(crate) fn for_test(own_network: bool, own_user: bool) -> Namespaces {
         let mut flags =
             libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC | libc::CLONE_NEWPID;
         if own_network {
             flags |= libc::CLONE_NEWNET;
         }
+        if own_user {
+            flags |= libc::CLONE_NEWUSER;
+        }
         Namespaces(flags)
     }
+}
+
+/// Rootless: root inside the new user namespace is this user outside. Written by the child
+/// itself right after clone, while it still has every capability in its new namespace (an
+/// exec with an unmapped uid would drop them).
+#[derive(Debug, Clone)]
+pub(crate) struct UserMapping {
+    uid_map: CString,
+    gid_map: CString,
+}
+
+impl UserMapping {
+    /// Maps uid and gid 0 inside to the calling process's effective uid and gid outside.
+    pub(crate) fn root_as_me() -> UserMapping {
+        let line = |id: u32| CString::new(format!("0 {id} 1\n")).expect("no NUL in digits");
+        UserMapping {
+            uid_map: line(nix::unistd::geteuid().as_raw()),
+            gid_map: line(nix::unistd::getegid().as_raw()),
+        }
+    }
+}
+
+/// Everything about starting one child.
+pub(crate) struct Spawn<'a> {
+    pub exe: &'a CStr,
+    pub argv: &'a [CString],
+    pub envp: &'a [CString],
+    pub fds: &'a [FdMap],
+    pub namespaces: Namespaces,
+    pub user: Option<&'a UserMapping>,
+    /// Open `cgroup.procs` files: the child writes "0" to each before it execs, so it runs
+    /// nothing outside its cgroups.
+    pub cgroup_procs: &'a [RawFd],
 }
 
 /// "Make `source` the child's file descriptor `target`".
@@ -108,6 +144,11 @@ struct ChildArgs {
     nfds: usize,
     /// Every descriptor from this one up is closed before exec.
     close_from: libc::c_uint,
+    /// Rootless: the uid and gid maps to write, or null.
+    uid_map: *const libc::c_char,
+    gid_map: *const libc::c_char,
+    cgroup_procs: *const RawFd,
+    ncgroup_procs: usize,
     /// Written by the child when a step fails before exec.
     failed_op: &'static str,
     failed_errno: c_int,
@@ -119,15 +160,18 @@ const FIRST_UNMAPPED_FD: libc::c_uint = 16;
 /// Room for this many [`FdMap`]s.
 const MAX_FDS: usize = 8;
 
-/// Starts `exe` in new namespaces, with `fds` installed and the child killed if the calling
-/// thread dies (PR_SET_PDEATHSIG).
-pub(crate) fn spawn_in_namespaces(
-    exe: &CStr,
-    argv: &[CString],
-    envp: &[CString],
-    fds: &[FdMap],
-    namespaces: Namespaces,
-) -> SysResult<Child> {
+/// Starts the program in new namespaces, with its fds installed, in its cgroups, and killed if
+/// the calling thread dies (PR_SET_PDEATHSIG).
+pub(crate) fn spawn_in_namespaces(spawn: &Spawn<'_>) -> SysResult<Child> {
+    let Spawn {
+        exe,
+        argv,
+        envp,
+        fds,
+        namespaces,
+        user,
+        cgroup_procs,
+    } = *spawn;
     assert!(
         fds.len() <= MAX_FDS,
         "at most {MAX_FDS} descriptors can be mapped"
@@ -152,6 +196,10 @@ pub(crate) fn spawn_in_namespaces(
             .map(|m| m.target as libc::c_uint + 1)
             .max()
             .unwrap_or(3),
+        uid_map: user.map_or(std::ptr::null(), |u| u.uid_map.as_ptr()),
+        gid_map: user.map_or(std::ptr::null(), |u| u.gid_map.as_ptr()),
+        cgroup_procs: cgroup_procs.as_ptr(),
+        ncgroup_procs: cgroup_procs.len(),
         failed_op: "",
         failed_errno: 0,
     };
@@ -235,6 +283,23 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
         if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
             return fail(args, "prctl(PR_SET_PDEATHSIG)");
         }
+        if !args.uid_map.is_null() {
+            // In this order: an unprivileged gid_map needs setgroups denied first.
+            for (path, text) in [
+                (c"/proc/self/setgroups".as_ptr(), c"deny".as_ptr()),
+                (c"/proc/self/gid_map".as_ptr(), args.gid_map),
+                (c"/proc/self/uid_map".as_ptr(), args.uid_map),
+            ] {
+                if !write_file(path, text) {
+                    return fail(args, "write(/proc/self/uid_map)");
+                }
+            }
+        }
+        for &procs in std::slice::from_raw_parts(args.cgroup_procs, args.ncgroup_procs) {
+            if libc::write(procs, b"0".as_ptr().cast(), 1) != 1 {
+                return fail(args, "write(cgroup.procs)");
+            }
+        }
         let fds = std::slice::from_raw_parts(args.fds, args.nfds);
         // First move every source out of the target range, so no dup2 clobbers a later source.
         let mut moved = [0 as RawFd; MAX_FDS];
@@ -255,6 +320,24 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
         libc::syscall(libc::SYS_close_range, args.close_from, libc::c_uint::MAX, 0);
         libc::execve(args.exe, args.argv, args.envp);
         fail(args, "execve")
+    }
+}
+
+/// open + write + close of a NUL-terminated string; async-signal-safe.
+///
+/// # Safety
+/// `path` and `text` must be valid NUL-terminated strings.
+unsafe fn write_file(path: *const libc::c_char, text: *const libc::c_char) -> bool {
+    // SAFETY: both are valid C strings (the caller's contract); raw syscalls only.
+    unsafe {
+        let fd = libc::open(path, libc::O_WRONLY | libc::O_CLOEXEC);
+        if fd < 0 {
+            return false;
+        }
+        let len = libc::strlen(text);
+        let written = libc::write(fd, text.cast(), len);
+        libc::close(fd);
+        written == len as isize
     }
 }
 

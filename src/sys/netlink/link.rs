@@ -13,17 +13,20 @@ use crate::sys::error::{Errno, SysError, SysResult};
 
 impl Netlink {
     /// The index of the interface `name`.
+    #[cfg(test)] // read-backs and operations only the tests use so far
     pub(crate) fn link_index(&mut self, name: &str) -> SysResult<u32> {
         self.index_of("netlink RTM_GETLINK", name)
     }
 
     /// Whether the interface `name` is administratively up.
+    #[cfg(test)] // read-backs and operations only the tests use so far
     pub(crate) fn is_up(&mut self, name: &str) -> SysResult<bool> {
         let link = self.get_link("netlink RTM_GETLINK", name)?;
         Ok(link.header.flags.contains(LinkFlags::Up))
     }
 
     /// The index of the bridge (or other master) `name` is enslaved to, if any.
+    #[cfg(test)] // read-backs and operations only the tests use so far
     pub(crate) fn master_of(&mut self, name: &str) -> SysResult<Option<u32>> {
         let link = self.get_link("netlink RTM_GETLINK", name)?;
         Ok(link.attributes.iter().find_map(|a| match a {
@@ -67,6 +70,7 @@ impl Netlink {
     }
 
     /// Moves the interface `name` into the network namespace `netns`.
+    #[cfg(test)] // read-backs and operations only the tests use so far
     pub(crate) fn move_to_netns(&mut self, name: &str, netns: BorrowedFd<'_>) -> SysResult<()> {
         let attribute = LinkAttribute::NetNsFd(netns.as_raw_fd());
         self.set_link("netlink RTM_SETLINK (netns)", name, |link| {
@@ -75,6 +79,7 @@ impl Netlink {
     }
 
     /// Renames the interface `name` (the kernel wants it down).
+    #[cfg(test)] // read-backs and operations only the tests use so far
     pub(crate) fn rename(&mut self, name: &str, new_name: &str) -> SysResult<()> {
         let attribute = LinkAttribute::IfName(new_name.to_owned());
         self.set_link("netlink RTM_SETLINK (rename)", name, |link| {
@@ -92,6 +97,7 @@ impl Netlink {
     }
 
     /// Detaches the interface `name` from its bridge, if it has one (`ip link set nomaster`).
+    #[cfg(test)] // read-backs and operations only the tests use so far
     pub(crate) fn set_nomaster(&mut self, name: &str) -> SysResult<()> {
         self.set_link("netlink RTM_SETLINK (nomaster)", name, |link| {
             link.attributes.push(LinkAttribute::Controller(0))

@@ -7,7 +7,6 @@
 //! A socket acts in the network namespace it was created in, whoever uses it later.
 
 // Nothing in the crate calls this yet: the veth networking feature (issue 4) will.
-#![cfg_attr(not(test), allow(dead_code))]
 
 mod link;
 mod qdisc;

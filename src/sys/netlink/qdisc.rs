@@ -78,6 +78,7 @@ impl Netlink {
     }
 
     /// The kinds of the qdiscs attached to `name`, the root one first.
+    #[cfg(test)] // read-backs and operations only the tests use so far
     pub(crate) fn qdisc_kinds(&mut self, name: &str) -> SysResult<Vec<String>> {
         let index = self.tc_index("netlink RTM_GETQDISC", name)?;
         let get = RouteNetlinkMessage::GetQueueDiscipline(TcMessage::default());
@@ -100,6 +101,7 @@ impl Netlink {
     }
 }
 
+#[cfg(test)] // read-backs and operations only the tests use so far
 fn qdisc_kind(message: &TcMessage) -> Option<String> {
     message.attributes.iter().find_map(|a| match a {
         TcAttribute::Kind(kind) => Some(kind.clone()),

@@ -39,6 +39,7 @@ impl Netlink {
     }
 
     /// The addresses of the interface `name`, with their prefix lengths.
+    #[cfg(test)] // read-backs and operations only the tests use so far
     pub(crate) fn addresses(&mut self, name: &str) -> SysResult<Vec<(IpAddr, u8)>> {
         let index = self.index_of("netlink RTM_GETADDR", name)?;
         let get = RouteNetlinkMessage::GetAddress(AddressMessage::default());
@@ -81,6 +82,7 @@ fn family(addr: IpAddr) -> AddressFamily {
 
 /// The interface's own address: `IFA_LOCAL` where the kernel sends it (IPv4), else
 /// `IFA_ADDRESS` (IPv6).
+#[cfg(test)] // read-backs and operations only the tests use so far
 fn local_address(message: &AddressMessage) -> Option<IpAddr> {
     let find = |local: bool| {
         message.attributes.iter().find_map(|a| match (a, local) {

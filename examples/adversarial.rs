@@ -1,0 +1,295 @@
+//! Tests that try something hostile and check it was contained. `tests/adversarial.rs` runs
+//! this suite and checks what the runner printed and that the host is unchanged.
+//!
+//! Two fail on purpose: `a_child_kills_every_process_it_sees` (the body is one of the processes
+//! killed) and `reboots_with_sys_boot` (the kernel kills the test's PID 1).
+
+use std::io::Error;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::process::Command;
+
+use isolated::isolated;
+
+/// A capability set from `/proc/self/status` (`CapEff`, `CapBnd`, …).
+fn caps(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let hex = status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .unwrap_or_else(|| panic!("no {field} in /proc/self/status"));
+    u64::from_str_radix(hex.trim(), 16).unwrap()
+}
+
+const CAP_SYS_MODULE: u64 = 1 << 16;
+const CAP_SYS_ADMIN: u64 = 1 << 21;
+const CAP_SYS_BOOT: u64 = 1 << 22;
+const CAP_SYS_TIME: u64 = 1 << 25;
+
+/// The errno of the last failed libc call.
+fn errno() -> i32 {
+    Error::last_os_error().raw_os_error().unwrap()
+}
+
+/// A reboot inside a PID namespace is safe only because it is one: PID 2 exists in the host's
+/// namespace too (kthreadd), but there it is never a userspace process whose parent is PID 1.
+fn assert_in_the_tests_pid_namespace() {
+    assert_eq!(
+        std::process::id(),
+        2,
+        "not the test body: refusing to reboot"
+    );
+    assert_eq!(std::os::unix::process::parent_id(), 1);
+}
+
+/// The body is spared by `kill(-1)`: only its namespace's other processes (not PID 1) die.
+#[isolated(rootfs = "alpine")]
+fn kills_every_process_it_sees() {
+    let mut sleepers: Vec<_> = (0..3)
+        .map(|_| Command::new("sleep").arg("1000").spawn().unwrap())
+        .collect();
+    // SAFETY: kill(2) with plain integers.
+    let rc = unsafe { libc::kill(-1, libc::SIGKILL) };
+    assert_eq!(rc, 0, "{}", Error::last_os_error());
+    for sleeper in &mut sleepers {
+        assert_eq!(sleeper.wait().unwrap().signal(), Some(libc::SIGKILL));
+    }
+    assert_eq!(std::os::unix::process::parent_id(), 1, "our init survives");
+    let left: Vec<_> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .collect();
+    assert_eq!(left, [1, 2], "only the init and the body are left");
+}
+
+/// `kill -9 -1` from a shell kills the body too; the init survives to report it.
+#[isolated(rootfs = "alpine")]
+fn a_child_kills_every_process_it_sees() {
+    let _ = Command::new("sh").args(["-c", "kill -9 -1"]).status();
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    unreachable!("the body should have been killed");
+}
+
+/// With CAP_SYS_ADMIN (kept by default) the remount succeeds, but on the test's own mount of
+/// `/` only: `tests/adversarial.rs` checks that the host's mount table did not change. MS_BIND
+/// makes it a per-mount change; the filesystem itself is not reconfigured. Nothing is written.
+#[isolated]
+fn remounts_the_hosts_root_read_write() {
+    let top_of_root = || {
+        let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        let line = info
+            .lines()
+            .rev()
+            .find(|l| l.split(' ').nth(4) == Some("/"))
+            .unwrap()
+            .to_string();
+        line.split(' ').nth(5).unwrap().to_string()
+    };
+    assert!(top_of_root().starts_with("ro"), "{}", top_of_root());
+    let flags = libc::MS_REMOUNT | libc::MS_BIND;
+    // SAFETY: mount(2) with a NUL-terminated target and null source, type and data.
+    let rc = unsafe {
+        libc::mount(
+            std::ptr::null(),
+            c"/".as_ptr(),
+            std::ptr::null(),
+            flags,
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(rc, 0, "{}", Error::last_os_error());
+    assert!(top_of_root().starts_with("rw"), "{}", top_of_root());
+}
+
+/// Without CAP_SYS_ADMIN the host's root cannot be remounted at all.
+#[isolated(caps = ["-SYS_ADMIN"])]
+fn remounts_the_hosts_root_without_sys_admin() {
+    assert_eq!(caps("CapBnd:") & CAP_SYS_ADMIN, 0);
+    let out = Command::new("mount")
+        .args(["-o", "remount,rw", "/"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "mount -o remount,rw / succeeded");
+    // SAFETY: mount(2) with a NUL-terminated target and null source, type and data.
+    let rc = unsafe {
+        libc::mount(
+            std::ptr::null(),
+            c"/".as_ptr(),
+            std::ptr::null(),
+            libc::MS_REMOUNT,
+            std::ptr::null(),
+        )
+    };
+    assert_eq!((rc, errno()), (-1, libc::EPERM));
+    let write = std::fs::write("/isolated-adversarial-probe", "x").unwrap_err();
+    assert_eq!(write.raw_os_error(), Some(libc::EROFS), "{write}");
+}
+
+/// CAP_SYS_MODULE is dropped: EPERM (ENOSYS on a kernel built without module support).
+#[isolated(rootfs = "alpine")]
+fn loads_a_kernel_module() {
+    assert_eq!(caps("CapBnd:") & CAP_SYS_MODULE, 0);
+    let modules = Path::new("/proc/modules").exists();
+    let allowed = |errno| errno == libc::EPERM || (!modules && errno == libc::ENOSYS);
+    let image = [0u8; 64];
+    // SAFETY: init_module(2) with a valid buffer, its length and an empty parameter string.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_init_module,
+            image.as_ptr(),
+            image.len(),
+            c"".as_ptr(),
+        )
+    };
+    assert!(
+        rc == -1 && allowed(errno()),
+        "init_module: {}",
+        Error::last_os_error()
+    );
+    let file = std::fs::File::open("/etc/alpine-release").unwrap();
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&file);
+    // SAFETY: finit_module(2) with an open descriptor, an empty parameter string, no flags.
+    let rc = unsafe { libc::syscall(libc::SYS_finit_module, fd, c"".as_ptr(), 0) };
+    assert!(
+        rc == -1 && allowed(errno()),
+        "finit_module: {}",
+        Error::last_os_error()
+    );
+    let insmod = Command::new("insmod")
+        .arg("/etc/alpine-release")
+        .output()
+        .unwrap();
+    assert!(!insmod.status.success());
+}
+
+/// CAP_SYS_BOOT is dropped: reboot(2) is refused before the kernel looks at the namespace.
+#[isolated(rootfs = "alpine")]
+fn reboots() {
+    assert_in_the_tests_pid_namespace();
+    assert_eq!(caps("CapBnd:") & CAP_SYS_BOOT, 0);
+    // SAFETY: reboot(2) with a valid command; it fails with EPERM here (checked above).
+    let rc = unsafe { libc::reboot(libc::RB_AUTOBOOT) };
+    assert_eq!((rc, errno()), (-1, libc::EPERM));
+}
+
+/// With CAP_SYS_BOOT given back, reboot(2) in a PID namespace kills that namespace's init:
+/// the runner reports the environment gone, and nothing else happens.
+#[isolated(rootfs = "alpine", caps = ["+SYS_BOOT"])]
+fn reboots_with_sys_boot() {
+    assert_in_the_tests_pid_namespace();
+    assert_ne!(caps("CapEff:") & CAP_SYS_BOOT, 0);
+    // SAFETY: reboot(2) in the test's own PID namespace (checked above): the kernel kills
+    // this namespace's init instead of restarting the machine.
+    unsafe { libc::reboot(libc::RB_AUTOBOOT) };
+    unreachable!("reboot returned: {}", Error::last_os_error());
+}
+
+/// PID 1 is our init, whose root is the test's root: nothing of the host behind it.
+#[isolated(rootfs = "alpine")]
+fn reaches_the_host_through_proc_1_root() {
+    let root = Path::new("/proc/1/root");
+    assert_eq!(std::fs::read_link(root).unwrap(), Path::new("/"));
+    assert!(root.join("etc/alpine-release").exists());
+    let host_dir = root.join(env!("CARGO_MANIFEST_DIR").trim_start_matches('/'));
+    assert!(!host_dir.exists(), "{} is reachable", host_dir.display());
+    assert!(!Path::new(env!("CARGO_MANIFEST_DIR")).exists());
+}
+
+/// The classic escape: chroot into a subdirectory while the working directory stays outside
+/// it, climb with `..`, chroot there. After pivot_root and a detached old root, the climb ends
+/// at the test's own root.
+#[isolated(rootfs = "alpine")]
+fn escapes_the_chroot() {
+    std::fs::create_dir_all("/jail").unwrap();
+    std::os::unix::fs::chroot("/jail").unwrap();
+    for _ in 0..64 {
+        std::env::set_current_dir("..").unwrap();
+    }
+    std::os::unix::fs::chroot(".").unwrap();
+    std::env::set_current_dir("/").unwrap();
+    assert!(
+        Path::new("/etc/alpine-release").exists(),
+        "not the test's root"
+    );
+    assert!(
+        !Path::new(env!("CARGO_MANIFEST_DIR")).exists(),
+        "reached the host"
+    );
+}
+
+/// CAP_SYS_TIME is dropped: the clock is the host's, and stays so.
+#[isolated(rootfs = "alpine")]
+fn sets_the_clock() {
+    assert_eq!(caps("CapBnd:") & CAP_SYS_TIME, 0);
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime(2) into a valid timespec.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut now) };
+    assert_eq!(rc, 0);
+    // The current time: even a success would not move the host's clock.
+    // SAFETY: clock_settime(2) from a valid timespec.
+    let rc = unsafe { libc::clock_settime(libc::CLOCK_REALTIME, &now) };
+    assert_eq!((rc, errno()), (-1, libc::EPERM));
+    // busybox's `date -s` reports the failure but exits 0.
+    let date = Command::new("date")
+        .args(["-s", "2001-01-01"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&date.stderr);
+    assert!(
+        stderr.contains("Operation not permitted"),
+        "date -s: {stderr}"
+    );
+}
+
+/// `caps = ["+SYS_TIME"]` gives it back (and the test only reads it).
+#[isolated(rootfs = "alpine", caps = ["+SYS_TIME", "-NET_RAW"])]
+fn caps_key_adds_and_drops() {
+    assert_ne!(caps("CapEff:") & CAP_SYS_TIME, 0);
+    assert_eq!(caps("CapBnd:") & (1 << 13), 0, "NET_RAW dropped");
+}
+
+/// no_new_privs: a setuid-root program run by an unprivileged user stays unprivileged.
+#[isolated(rootfs = "alpine")]
+fn setuid_binary_cannot_regain_capabilities() {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    assert!(status.contains("\nNoNewPrivs:\t1\n"), "{status}");
+    assert_eq!(caps("CapInh:"), 0);
+    assert_eq!(caps("CapAmb:"), 0);
+    assert_eq!(caps("CapEff:"), caps("CapBnd:"));
+    // A setuid-root copy of a program that prints a file (busybox drops privileges itself).
+    let suid = Path::new("/usr/local/bin/suid-iconv");
+    std::fs::copy("/usr/bin/iconv", suid).unwrap();
+    std::fs::set_permissions(suid, std::fs::Permissions::from_mode(0o4755)).unwrap();
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let root = mountinfo
+        .lines()
+        .find(|l| l.split(' ').nth(4) == Some("/"))
+        .unwrap();
+    assert!(
+        !root.contains("nosuid"),
+        "setuid bits would be ignored anyway: {root}"
+    );
+    let out = Command::new(suid)
+        .args(["-f", "UTF-8", "-t", "UTF-8", "/proc/self/status"])
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .unwrap();
+    let child = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{child}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        child.contains("\nUid:\t65534\t65534\t65534\t65534\n"),
+        "{child}"
+    );
+    assert!(child.contains("\nCapEff:\t0000000000000000\n"), "{child}");
+}
+
+isolated::main!();

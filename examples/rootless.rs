@@ -1,0 +1,60 @@
+//! A suite for the rootless mode: `tests/rootless.rs` runs it as an unprivileged user, where
+//! each test gets a user namespace of its own with root inside mapped to that user outside.
+
+use std::fs;
+
+use isolated::isolated;
+
+/// `0 <outside uid> 1`: root inside is one unprivileged user outside.
+fn mapped_to_one_user() -> bool {
+    let map = fs::read_to_string("/proc/self/uid_map").unwrap();
+    let fields: Vec<&str> = map.split_whitespace().collect();
+    fields.len() == 3 && fields[0] == "0" && fields[1] != "0" && fields[2] == "1"
+}
+
+#[isolated(rootfs = "alpine", hostname = "rootless")]
+fn root_inside_a_user_namespace_on_alpine() {
+    assert!(
+        mapped_to_one_user(),
+        "{}",
+        fs::read_to_string("/proc/self/uid_map").unwrap()
+    );
+    assert_eq!(std::process::id(), 2);
+    let status = fs::read_to_string("/proc/self/status").unwrap();
+    assert!(
+        status.lines().any(|l| l.starts_with("Uid:\t0\t0")),
+        "{status}"
+    );
+    assert!(fs::read_to_string("/etc/alpine-release")
+        .unwrap()
+        .starts_with("3.20"));
+    // The overlay is writable, and mounting works inside.
+    fs::write("/etc/motd", "mine").unwrap();
+    let mount = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "t", "/mnt"])
+        .status();
+    assert!(mount.unwrap().success());
+    assert_eq!(
+        fs::read_to_string("/proc/sys/kernel/hostname")
+            .unwrap()
+            .trim(),
+        "rootless"
+    );
+    std::net::TcpListener::bind("127.0.0.1:80").unwrap();
+}
+
+#[isolated]
+fn the_host_root_read_only_and_the_hosts_files_out_of_reach() {
+    assert!(mapped_to_one_user());
+    let err = fs::write("/etc/isolated-probe", "x").unwrap_err();
+    assert!(matches!(err.raw_os_error(), Some(13 | 30)), "{err}"); // EACCES or EROFS
+    assert!(
+        fs::read_to_string("/etc/shadow").is_err(),
+        "the host's secrets stay the host's"
+    );
+}
+
+#[isolated(net = "veth")]
+fn veth_needs_root() {}
+
+isolated::main!();

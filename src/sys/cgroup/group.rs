@@ -1,0 +1,171 @@
+//! One test's cgroup: a group named `<runner pid>-<n>` in every hierarchy the test needs,
+//! made before the test starts and removed when it has ended.
+
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use super::detect::{Cgroups, Hierarchy};
+use super::error::CgroupError;
+use super::fs;
+use super::parent;
+use super::settings::{settings, Controller, ResolvedLimits};
+use crate::sys::error::{Errno, SysError, SysResult};
+
+/// How long [`TestCgroup::remove`] waits for the last processes to leave.
+const REMOVE_PATIENCE: Duration = Duration::from_secs(2);
+
+/// One test's group in each hierarchy. Dropping it kills what is left in it and removes it.
+#[derive(Debug)]
+pub(crate) struct TestCgroup {
+    name: String,
+    pub(super) members: Vec<Member>,
+    procs: Vec<OwnedFd>,
+    removed: bool,
+}
+
+/// The test's group in one hierarchy.
+#[derive(Debug)]
+pub(super) struct Member {
+    pub dir: PathBuf,
+    pub unified: bool,
+    pub controllers: Vec<Controller>,
+    pub freezer: bool,
+}
+
+impl Cgroups {
+    /// Makes the group of one test, with `limits` set, in every hierarchy that enforces one
+    /// of them (and the unified or freezer hierarchy, to kill the test's processes). Limits
+    /// whose controller is [missing](Cgroups::missing) are not applied.
+    pub(crate) fn create(&self, limits: &ResolvedLimits) -> Result<TestCgroup, CgroupError> {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let mut group = TestCgroup {
+            name: format!("{}-{n}", fs::own_pid()),
+            members: Vec::new(),
+            procs: Vec::new(),
+            removed: false,
+        };
+        // On an error, dropping `group` removes what was made so far.
+        for hierarchy in self.hierarchies_for(limits) {
+            group.add(&hierarchy, limits)?;
+        }
+        Ok(group)
+    }
+}
+
+impl TestCgroup {
+    /// `<runner pid>-<n>`: the group's name in each hierarchy.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The group's directories, one per hierarchy.
+    #[cfg(test)]
+    pub(super) fn dirs(&self) -> impl Iterator<Item = &Path> {
+        self.members.iter().map(|m| m.dir.as_path())
+    }
+
+    /// One `cgroup.procs` per hierarchy, open `O_WRONLY | O_CLOEXEC`. The test's first process
+    /// writes `"0"` into each ([`super::join`]: async-signal-safe) after `clone` and before
+    /// `exec`, so it is in every group before it runs anything and all it starts is too.
+    pub(crate) fn procs_files(&self) -> &[OwnedFd] {
+        &self.procs
+    }
+
+    /// Removes the group from every hierarchy, retrying for a while (2 s) as long as processes
+    /// are still leaving it. Call it once the test's processes are gone ([`Self::kill_all`]).
+    pub(crate) fn remove(mut self) -> SysResult<()> {
+        self.removed = true;
+        self.procs.clear();
+        let mut first_error = None;
+        for member in &self.members {
+            if let Err(e) = remove_dir(&member.dir, REMOVE_PATIENCE) {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// A group found on disk (left by a dead runner), to kill and remove.
+    pub(super) fn stale(member: Member) -> TestCgroup {
+        TestCgroup {
+            name: member
+                .dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            members: vec![member],
+            procs: Vec::new(),
+            removed: false,
+        }
+    }
+
+    /// Makes the group in `hierarchy` and sets its limits.
+    fn add(&mut self, hierarchy: &Hierarchy, limits: &ResolvedLimits) -> Result<(), CgroupError> {
+        let dir = hierarchy.parent.join(&self.name);
+        make_dir(hierarchy, &dir).map_err(CgroupError::Create)?;
+        self.members.push(Member {
+            dir: dir.clone(),
+            unified: hierarchy.unified,
+            controllers: hierarchy.controllers.clone(),
+            freezer: hierarchy.freezer,
+        });
+        for setting in settings(hierarchy.unified, &hierarchy.controllers, limits) {
+            match fs::write(&dir.join(setting.file), &setting.value) {
+                Err(e) if setting.optional && e.errno == Errno::ENOENT => {}
+                Err(source) => {
+                    let what = setting.file.split('.').next().unwrap_or(setting.file);
+                    return Err(CgroupError::Limit { what, source });
+                }
+                Ok(()) => {}
+            }
+        }
+        let procs = fs::open_procs(&dir.join("cgroup.procs")).map_err(CgroupError::Create)?;
+        self.procs.push(procs);
+        Ok(())
+    }
+}
+
+impl Drop for TestCgroup {
+    fn drop(&mut self) {
+        if self.removed {
+            return;
+        }
+        // Whatever path the runner took, nothing of the test outlives its group.
+        let _ = self.kill_all();
+        for member in &self.members {
+            let _ = remove_dir(&member.dir, REMOVE_PATIENCE);
+        }
+    }
+}
+
+/// `mkdir`, making the parent again first if another run removed it meanwhile.
+fn make_dir(hierarchy: &Hierarchy, dir: &Path) -> SysResult<()> {
+    let made = match fs::mkdir(dir) {
+        Err(e) if e.errno == Errno::ENOENT => {
+            parent::restore(hierarchy)?;
+            fs::mkdir(dir)?
+        }
+        other => other?,
+    };
+    match made {
+        true => Ok(()),
+        // Names are unique per runner and `remove_stale` clears those of dead runners: a
+        // group of this name is another live runner's.
+        false => Err(SysError::at("mkdir", dir, Errno::EEXIST)),
+    }
+}
+
+/// `rmdir`, retried while the group still holds processes that are exiting (`EBUSY`).
+pub(super) fn remove_dir(dir: &Path, patience: Duration) -> SysResult<()> {
+    let deadline = Instant::now() + patience;
+    loop {
+        match fs::rmdir(dir) {
+            Err(e) if e.errno == Errno::EBUSY && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            other => return other,
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! Per-test cgroups: resource limits (memory, pids, cpu), OOM and fork-limit accounting, and
+//! killing every process of a test, on cgroup v2, v1 or a hybrid of both.
+//!
+//! [`Cgroups::detect`] runs once per run; [`Cgroups::create`] makes each test's group, which its
+//! first process joins, before it execs, by writing "0" to each of
+//! [`TestCgroup::procs_files`].
+
+// Until the runner uses it (issue 5: the wiring in spawn, launch, collect and verdict).
+#![allow(dead_code, unused_imports)]
+
+mod detect;
+mod error;
+mod events;
+mod fs;
+mod group;
+mod kill;
+mod missing;
+mod mountinfo;
+mod parent;
+mod settings;
+mod stale;
+#[cfg(test)]
+mod subject;
+#[cfg(test)]
+mod tests;
+
+pub(crate) use detect::Cgroups;
+pub(crate) use fs::physical_memory;
+pub(crate) use group::TestCgroup;
+pub(crate) use settings::{Controller, ResolvedLimits};

@@ -1,0 +1,75 @@
+//! Clearing the groups a killed run left behind.
+
+use std::time::Duration;
+
+use super::detect::Cgroups;
+use super::fs;
+use super::group::{remove_dir, Member, TestCgroup};
+use crate::sys::error::SysResult;
+
+impl Cgroups {
+    /// Removes the groups of runners that no longer exist (a run killed with SIGKILL cannot
+    /// remove its own), killing whatever is still in them. Groups of live runners are kept.
+    /// Call it once per run. Returns how many groups were removed; on errors, carries on with
+    /// the others and returns the first.
+    pub(crate) fn remove_stale(&self) -> SysResult<usize> {
+        let mut removed = 0;
+        let mut first_error = None;
+        for hierarchy in &self.hierarchies {
+            let names = match fs::subdirs(&hierarchy.parent) {
+                Ok(names) => names,
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                    continue;
+                }
+            };
+            for name in names {
+                if runner_pid(&name).is_none_or(fs::process_exists) {
+                    continue;
+                }
+                let stale = TestCgroup::stale(Member {
+                    dir: hierarchy.parent.join(&name),
+                    unified: hierarchy.unified,
+                    controllers: Vec::new(),
+                    freezer: hierarchy.freezer,
+                });
+                match stale.kill_all().and_then(|()| stale.remove()) {
+                    Ok(()) => removed += 1,
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+        }
+        first_error.map_or(Ok(removed), Err)
+    }
+
+    /// Removes the (empty) `isolated` parent groups, at the end of a run. A parent that
+    /// another run is still using is left alone; a run that finds it gone makes it again.
+    pub(crate) fn remove_parents(&self) {
+        for hierarchy in &self.hierarchies {
+            let _ = remove_dir(&hierarchy.parent, Duration::ZERO);
+        }
+    }
+}
+
+/// The runner's pid in a group name `<pid>-<n>`; `None` for a group that is not ours.
+fn runner_pid(name: &str) -> Option<i32> {
+    let (pid, n) = name.split_once('-')?;
+    n.parse::<u64>().ok()?;
+    pid.parse().ok().filter(|&pid: &i32| pid > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::runner_pid;
+
+    #[test]
+    fn names() {
+        assert_eq!(runner_pid("1234-0"), Some(1234));
+        assert_eq!(runner_pid("1234-17"), Some(1234));
+        for other in ["1234", "x-1", "1234-", "-1-2", "0-1", "abc"] {
+            assert_eq!(runner_pid(other), None, "{other}");
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! Real cgroups, as root: whatever this machine has (v1, v2 or both), plus a v1-only view of
+//! it and the v2 code paths its unified hierarchy allows. Every group is removed, even when a
+//! test fails (the `Subject` and `TestCgroup` guards).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
+use std::sync::OnceLock;
+
+use super::detect::{Cgroups, Hierarchy, PARENT};
+use super::kill::kill_through;
+use super::mountinfo::cgroup_mounts;
+use super::settings::{settings, Controller, ResolvedLimits};
+use super::subject::{Scenario, Subject};
+use super::{fs, parent, TestCgroup};
+
+fn cgroups() -> &'static Cgroups {
+    static CGROUPS: OnceLock<Cgroups> = OnceLock::new();
+    CGROUPS.get_or_init(|| Cgroups::detect().expect("tests of cgroups run as root"))
+}
+
+/// This machine seen as if it had only cgroup v1: its v1 hierarchies, and the v1 freezer.
+/// Groups are numbered from `first`, apart from those of other tests.
+fn v1_only(first: u64) -> Cgroups {
+    let mut hierarchies: Vec<Hierarchy> = cgroups()
+        .hierarchies
+        .iter()
+        .filter(|h| !h.unified)
+        .cloned()
+        .collect();
+    let mountinfo = fs::read(Path::new("/proc/self/mountinfo")).unwrap();
+    let freezer = cgroup_mounts(&mountinfo)
+        .into_iter()
+        .find(|m| m.controllers.iter().any(|c| c == "freezer"))
+        .expect("a v1 freezer hierarchy");
+    let parent_dir = freezer.mount_point.join(PARENT);
+    parent::prepare_v1(&parent_dir).unwrap();
+    hierarchies.push(Hierarchy {
+        parent: parent_dir,
+        unified: false,
+        controllers: Vec::new(),
+        freezer: true,
+    });
+    Cgroups::with(hierarchies, AtomicU64::new(first))
+}
+
+const LIMITS: ResolvedLimits = ResolvedLimits {
+    memory: Some(64 << 20),
+    pids: Some(32),
+    cpu_millis: Some(200),
+};
+
+fn procs(dir: &Path) -> Vec<i32> {
+    let text = fs::read(&dir.join("cgroup.procs")).unwrap();
+    text.lines().map(|l| l.parse().unwrap()).collect()
+}
+
+fn assert_removed(dirs: &[PathBuf]) {
+    for dir in dirs {
+        assert!(!dir.exists(), "{} is left", dir.display());
+    }
+}
+
+#[test]
+fn a_group_has_the_limits_and_goes_away() {
+    let group = cgroups().create(&LIMITS).unwrap();
+    let dirs: Vec<PathBuf> = group.dirs().map(Path::to_path_buf).collect();
+    for member in &group.members {
+        for setting in settings(member.unified, &member.controllers, &LIMITS) {
+            let file = member.dir.join(setting.file);
+            match fs::read(&file) {
+                Ok(value) => assert_eq!(value.trim(), setting.value, "{}", file.display()),
+                Err(e) => assert!(setting.optional, "{e}"),
+            }
+        }
+    }
+    for controller in Controller::ALL {
+        assert_eq!(
+            group
+                .members
+                .iter()
+                .any(|m| m.controllers.contains(&controller)),
+            cgroups().has(controller),
+            "{controller:?}"
+        );
+    }
+    assert_eq!(group.procs_files().len(), dirs.len());
+    group.remove().unwrap();
+    assert_removed(&dirs);
+}
+
+#[test]
+fn unlimited_needs_only_the_killing_hierarchy() {
+    let group = cgroups().create(&ResolvedLimits::default()).unwrap();
+    assert!(group.members.iter().all(|m| m.controllers.is_empty()));
+    assert!(group.members.len() <= 1, "{:?}", group.members);
+    group.remove().unwrap();
+}
+
+/// Starts a stubborn subject, checks it is in every member of its group, kills it through
+/// `kill`, and removes the group.
+fn join_and_kill(cgroups: &Cgroups, kill: impl FnOnce(&TestCgroup)) {
+    let group = cgroups.create(&LIMITS).unwrap();
+    let dirs: Vec<PathBuf> = group.dirs().map(Path::to_path_buf).collect();
+    let mut subject = Subject::start(group, Scenario::Stubborn);
+    assert_eq!(subject.ready(), Some(1));
+    let members = &subject.group().members;
+    let pids = procs(&members[0].dir);
+    assert_eq!(pids.len(), 2, "PID 1 and its child: {pids:?}");
+    for member in members {
+        assert_eq!(procs(&member.dir), pids, "{}", member.dir.display());
+    }
+    let cgroup_file = fs::read(Path::new(&format!("/proc/{}/cgroup", pids[0]))).unwrap();
+    assert!(
+        cgroup_file.contains(subject.group().name()),
+        "{cgroup_file}"
+    );
+
+    for &pid in &pids {
+        // SAFETY: sends SIGTERM to a process of this test's own group.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+    }
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert_eq!(procs(&members[0].dir), pids, "SIGTERM is ignored");
+
+    kill(subject.group());
+    for member in &subject.group().members {
+        assert!(procs(&member.dir).is_empty(), "{}", member.dir.display());
+    }
+    assert_eq!(subject.wait(), 128 + libc::SIGKILL);
+    subject.group.take().unwrap().remove().unwrap();
+    assert_removed(&dirs);
+}
+
+#[test]
+fn kill_all_kills_what_ignores_sigterm() {
+    join_and_kill(cgroups(), |group| group.kill_all().unwrap());
+}
+
+/// Removes the freezer's `isolated` parent that [`v1_only`] made, unless another test is
+/// using it (a test that finds it gone makes it again).
+fn remove_freezer_parent(cgroups: &Cgroups) {
+    for hierarchy in cgroups.hierarchies.iter().filter(|h| h.freezer) {
+        let _ = fs::rmdir(&hierarchy.parent);
+    }
+}
+
+#[test]
+fn kill_all_with_the_v1_freezer() {
+    let v1 = v1_only(1_000_000);
+    join_and_kill(&v1, |group| {
+        assert!(group.killer().unwrap().freezer);
+        group.kill_all().unwrap()
+    });
+    remove_freezer_parent(&v1);
+}
+
+#[test]
+fn kill_all_with_the_v2_freezer_when_there_is_no_cgroup_kill() {
+    let Some(unified) = cgroups().hierarchies.iter().find(|h| h.unified) else {
+        panic!("this machine has no cgroup2 mount: the v2 freezer path cannot be tested");
+    };
+    assert!(unified.parent.exists());
+    join_and_kill(cgroups(), |group| {
+        let member = group.killer().unwrap();
+        assert!(member.unified && member.dir.join("cgroup.freeze").exists());
+        kill_through(member, false).unwrap();
+    });
+}
+
+#[test]
+fn kill_all_without_a_freezer() {
+    let v1 = v1_only(2_000_000);
+    let plain = Cgroups::with(
+        v1.hierarchies
+            .iter()
+            .filter(|h| !h.freezer)
+            .cloned()
+            .collect(),
+        AtomicU64::new(3_000_000),
+    );
+    join_and_kill(&plain, |group| {
+        assert!(!group.killer().unwrap().freezer && !group.killer().unwrap().unified);
+        group.kill_all().unwrap()
+    });
+    remove_freezer_parent(&v1);
+}
+
+#[test]
+fn an_oom_kill_is_counted() {
+    assert!(
+        cgroups().has(Controller::Memory),
+        "no memory controller here"
+    );
+    let limits = ResolvedLimits {
+        memory: Some(32 << 20),
+        ..ResolvedLimits::default()
+    };
+    let group = cgroups().create(&limits).unwrap();
+    assert_eq!(group.oom_kills(), 0);
+    let mut subject = Subject::start(group, Scenario::Hog(256 << 20));
+    assert_eq!(subject.ready(), None, "touched 256M under a 32M limit");
+    assert_eq!(subject.wait(), 128 + libc::SIGKILL);
+    assert!(subject.group().oom_kills() >= 1);
+    assert!(!subject.group().pids_limit_hit());
+}
+
+#[test]
+fn a_refused_fork_is_noticed() {
+    assert!(cgroups().has(Controller::Pids), "no pids controller here");
+    let limits = ResolvedLimits {
+        pids: Some(16),
+        ..ResolvedLimits::default()
+    };
+    let group = cgroups().create(&limits).unwrap();
+    assert!(!group.pids_limit_hit());
+    let mut subject = Subject::start(group, Scenario::ForkLoop);
+    assert_eq!(subject.ready(), Some(libc::EAGAIN as u8));
+    assert!(subject.group().pids_limit_hit());
+    let pids_dir = subject
+        .group()
+        .members
+        .iter()
+        .find(|m| m.controllers.contains(&Controller::Pids));
+    assert_eq!(procs(&pids_dir.unwrap().dir).len(), 16);
+    subject.group().kill_all().unwrap();
+    assert_eq!(subject.wait(), 128 + libc::SIGKILL);
+    assert_eq!(subject.group().oom_kills(), 0);
+}
+
+/// A group directory made by hand in every hierarchy, removed on drop.
+struct Planted(Vec<PathBuf>);
+
+impl Planted {
+    fn new(name: &str) -> Planted {
+        let dirs: Vec<PathBuf> = cgroups()
+            .hierarchies
+            .iter()
+            .map(|h| h.parent.join(name))
+            .collect();
+        let planted = Planted(dirs);
+        for dir in &planted.0 {
+            assert!(fs::mkdir(dir).unwrap(), "{} existed", dir.display());
+        }
+        planted
+    }
+}
+
+impl Drop for Planted {
+    fn drop(&mut self) {
+        for dir in &self.0 {
+            let _ = fs::rmdir(dir);
+        }
+    }
+}
+
+#[test]
+fn remove_stale_removes_groups_of_dead_runners_only() {
+    let mut dead = std::process::Command::new("true").spawn().unwrap();
+    dead.wait().unwrap();
+    let mut alive = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .unwrap();
+    let stale = Planted::new(&format!("{}-7", dead.id()));
+    let live = Planted::new(&format!("{}-7", alive.id()));
+    let foreign = Planted::new("not-ours");
+
+    let removed = cgroups().remove_stale().unwrap();
+    assert!(removed >= stale.0.len(), "{removed}");
+    assert_removed(&stale.0);
+    for dir in live.0.iter().chain(&foreign.0) {
+        assert!(dir.exists(), "{} was removed", dir.display());
+    }
+    alive.kill().unwrap();
+    alive.wait().unwrap();
+}

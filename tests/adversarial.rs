@@ -1,0 +1,188 @@
+//! Hostile tests as the host sees them: run `examples/adversarial.rs`, check what the runner
+//! printed for each, and that the host is unchanged — hostname, mount table, clock, a process
+//! of ours that `kill -9 -1` would have hit, and no process of the suite left behind.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use serial_test::file_serial;
+
+mod common;
+
+fn example() -> PathBuf {
+    common::example("adversarial")
+}
+
+/// What a hostile test could change on the host.
+#[derive(Debug, PartialEq, Eq)]
+struct HostState {
+    hostname: String,
+    /// Mount point, options, filesystem and its options, per mount: a remount shows up here.
+    mounts: Vec<String>,
+}
+
+fn host_state() -> HostState {
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let fields: Vec<&str> = l.split(' ').collect();
+            let fs = l.split(" - ").nth(1).unwrap_or("");
+            format!("{} {} {fs}", fields[4], fields[5])
+        })
+        .collect();
+    HostState {
+        hostname: std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap(),
+        mounts,
+    }
+}
+
+/// Pids of processes running `exe`.
+fn processes_of(exe: &Path) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|e| e == exe))
+        .collect()
+}
+
+/// A host process that `kill -9 -1` outside a PID namespace would kill.
+fn canary() -> Child {
+    Command::new("sleep")
+        .arg("600")
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn line_for<'a>(stdout: &'a str, test: &str) -> &'a str {
+    let prefix = format!("test {test} ");
+    stdout
+        .lines()
+        .find(|l| l.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("no result line for {test}:\n{stdout}"))
+}
+
+/// The failure section libtest-mimic prints for `test`.
+fn failure<'a>(stdout: &'a str, test: &str) -> &'a str {
+    let header = format!("---- {test} ----\n");
+    let start = stdout
+        .find(&header)
+        .unwrap_or_else(|| panic!("no failure for {test}:\n{stdout}"));
+    let rest = &stdout[start + header.len()..];
+    let end = rest.find("\n---- ").or(rest.find("\nfailures:\n"));
+    &rest[..end.unwrap_or(rest.len())]
+}
+
+#[test]
+#[file_serial]
+fn hostile_tests_are_contained_and_the_host_is_unchanged() {
+    let before = host_state();
+    let mut canary = canary();
+    let (wall, clock) = (SystemTime::now(), Instant::now());
+
+    let exe = example();
+    let out = Command::new(&exe).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(101), "{stdout}\n{stderr}");
+
+    for contained in [
+        "kills_every_process_it_sees",
+        "remounts_the_hosts_root_read_write",
+        "remounts_the_hosts_root_without_sys_admin",
+        "loads_a_kernel_module",
+        "reboots",
+        "reaches_the_host_through_proc_1_root",
+        "escapes_the_chroot",
+        "sets_the_clock",
+        "caps_key_adds_and_drops",
+        "setuid_binary_cannot_regain_capabilities",
+    ] {
+        assert!(
+            line_for(&stdout, contained).ends_with("... ok"),
+            "{contained}:\n{stdout}"
+        );
+    }
+    // The body is among what `kill -9 -1` kills; the init survives to say so.
+    let killed = failure(&stdout, "a_child_kills_every_process_it_sees");
+    assert_eq!(killed.trim(), "killed by SIGKILL", "{stdout}");
+    // reboot(2) in a PID namespace: the kernel kills the namespace's init, with SIGHUP.
+    let rebooted = failure(&stdout, "reboots_with_sys_boot");
+    assert_eq!(
+        rebooted.trim(),
+        "the test environment ended unexpectedly (killed by SIGHUP) before the test finished",
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("test result: FAILED. 10 passed; 2 failed; 0 ignored"),
+        "{stdout}"
+    );
+
+    assert_eq!(host_state(), before);
+    assert!(canary.try_wait().unwrap().is_none(), "the canary died");
+    canary.kill().unwrap();
+    canary.wait().unwrap();
+    // The clock moved as much as a monotonic clock did: nobody set it.
+    let moved = SystemTime::now().duration_since(wall).unwrap();
+    let elapsed = clock.elapsed();
+    assert!(
+        moved.abs_diff(elapsed) < Duration::from_secs(1),
+        "{moved:?} vs {elapsed:?}"
+    );
+    assert_eq!(processes_of(&exe), Vec::<u32>::new(), "left behind");
+}
+
+/// `caps = ["+SYS_TIME"]` under a runner that lacks CAP_SYS_TIME itself: that test fails with
+/// a sentence naming the capability; the others run as usual.
+#[test]
+fn adding_a_capability_the_runner_lacks_fails_that_test_by_name() {
+    let run = |test: &str| {
+        let out = Command::new("setpriv")
+            .args(["--bounding-set=-sys_time", "--"])
+            .arg(example())
+            .args(["--exact", test])
+            .output()
+            .expect("setpriv (util-linux) drops CAP_SYS_TIME for the runner");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        (out.status.code(), stdout)
+    };
+    let (code, stdout) = run("sets_the_clock");
+    assert_eq!(code, Some(0), "{stdout}");
+    let (code, stdout) = run("caps_key_adds_and_drops");
+    assert_eq!(code, Some(101), "{stdout}");
+    assert_eq!(
+        failure(&stdout, "caps_key_adds_and_drops").trim(),
+        "failed to set up the sandbox: failed to drop capabilities: CAP_SYS_TIME: `caps` adds \
+         it, but the runner does not hold it itself; run the tests as root with every \
+         capability (not in a container that dropped it), or remove `+SYS_TIME`",
+        "{stdout}"
+    );
+}
+
+#[test]
+fn every_test_binary_answers_isolated_doctor() {
+    let out = Command::new(example())
+        .arg("--isolated-doctor")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.starts_with("isolated doctor: what this machine supports\n"),
+        "{stdout}"
+    );
+    for line in [
+        "  ok       root ",
+        "  ok       overlayfs ",
+        "  ok       cgroups ",
+    ] {
+        assert!(stdout.contains(line), "{line}:\n{stdout}");
+    }
+    assert!(
+        stdout.ends_with("ready: isolated tests can run here\n"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("running "), "libtest ran: {stdout}");
+}

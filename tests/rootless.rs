@@ -1,0 +1,45 @@
+//! The rootless mode, as an unprivileged user meets it: `cargo test` without sudo works where
+//! unprivileged user namespaces are allowed (as here), and what needs real root says so.
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+
+mod common;
+
+#[test]
+fn an_unprivileged_user_runs_tests_in_user_namespaces() {
+    // A world-readable copy and a cache of the user's own, as in the user's own checkout.
+    let dir = tempfile::Builder::new()
+        .prefix("isolated-rootless")
+        .tempdir()
+        .unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = dir.path().join("rootless");
+    std::fs::copy(common::example("rootless"), &bin).unwrap();
+    let cache = dir.path().join("cache");
+    std::fs::create_dir(&cache).unwrap();
+    std::os::unix::fs::chown(&cache, Some(65534), Some(65534)).unwrap();
+
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&bin)
+        .env("ISOLATED_CACHE_DIR", &cache)
+        .current_dir(dir.path())
+        .output()
+        .expect("setpriv (util-linux) runs the suite as nobody");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for test in [
+        "root_inside_a_user_namespace_on_alpine",
+        "the_host_root_read_only_and_the_hosts_files_out_of_reach",
+    ] {
+        let passed = stdout
+            .lines()
+            .any(|l| l.starts_with(&format!("test {test} ")) && l.ends_with("... ok"));
+        assert!(passed, "{test}:\n{stdout}");
+    }
+    assert!(
+        stdout.contains("net = \"veth\" needs root: it puts an interface on the host"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("2 passed; 1 failed"), "{stdout}");
+}
