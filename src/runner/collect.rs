@@ -32,6 +32,7 @@ pub(super) fn collect(
     report: OwnedFd,
     output: Option<OwnedFd>,
     timeout: Duration,
+    kill_all: impl FnOnce(),
 ) -> SysResult<Finished> {
     let deadline = Instant::now() + timeout;
     let mut report = Pipe::new(report)?;
@@ -42,6 +43,8 @@ pub(super) fn collect(
         if remaining.is_zero() {
             // PID 1 dies, and with it every process of the test's PID namespace.
             child.kill()?;
+            // And through the test's cgroup: frozen first, a fork bomb dies at once.
+            kill_all();
             timed_out = Some(timeout);
             break;
         }

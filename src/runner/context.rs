@@ -27,17 +27,29 @@ pub(super) struct RunContext {
     privileges: Result<Privileges, String>,
     fixtures: Memo<&'static str, Result<Rootfs, String>>,
     additions: Memo<(PathBuf, &'static [Mapping]), Result<PathBuf, String>>,
+    /// Cgroups for the tests' limits, detected once per run; `Err`: why there are none.
+    pub cgroups: Result<crate::sys::cgroup::Cgroups, String>,
+    /// Physical memory, for the default memory limit.
+    pub physical_memory: u64,
 }
 
 impl RunContext {
     pub(super) fn new(manifest_dir: &str, args: &Arguments) -> RunContext {
+        let privileges = Privileges::check();
+        let cgroups = match &privileges {
+            Ok(Privileges::Root) => super::limits::cgroups_for_run(),
+            Ok(_) => Err("cgroups need root, and this run is rootless".to_string()),
+            Err(e) => Err(e.clone()),
+        };
         RunContext {
             exe: CString::new("/proc/self/exe").expect("no NUL in a literal"),
             devnull: sys::open_devnull().map_err(|e| format!("failed to open /dev/null: {e}")),
             host_netns: OnceLock::new(),
             nocapture: args.nocapture,
             manifest_dir: PathBuf::from(manifest_dir),
-            privileges: Privileges::check(),
+            privileges,
+            cgroups,
+            physical_memory: super::limits::physical(),
             fixtures: Memo::new(),
             additions: Memo::new(),
         }

@@ -7,6 +7,7 @@ use libtest_mimic::Failed;
 
 use super::collect::{collect, Finished};
 use super::context::RunContext;
+use super::limits::{self, Confinement};
 use super::privileges::Privileges;
 use super::veth;
 use super::{environment, verdict};
@@ -42,14 +43,19 @@ pub(super) fn run_test(context: &RunContext, test: &'static TestDef) -> Result<(
         host_link,
         user: privileges.rootless(),
     };
-    let finished = launch(context, test, &handoff).map_err(|e| {
+    let confinement = Confinement::new(&context.cgroups, &test.limits, context.physical_memory)
+        .map_err(|e| format!("failed to set up the test's resource limits: {e}"))?;
+    let finished = launch(context, test, &handoff, &confinement).map_err(|e| {
         format!(
             "failed to start the test environment: {e}{}",
             spawn_hint(&e)
         )
     })?;
     drop(lease);
-    verdict::judge(test, finished)
+    let (resolved, breaches) = confinement.end();
+    verdict::judge(test, finished, |reason| {
+        limits::explain(reason, &test.limits, &resolved, breaches)
+    })
 }
 
 /// What a test's PID 1 gets from the runner besides the test's name.
@@ -62,7 +68,12 @@ struct Handoff<'a> {
     user: Option<&'a UserMapping>,
 }
 
-fn launch(context: &RunContext, test: &TestDef, handoff: &Handoff) -> sys::SysResult<Finished> {
+fn launch(
+    context: &RunContext,
+    test: &TestDef,
+    handoff: &Handoff,
+    confinement: &Confinement,
+) -> sys::SysResult<Finished> {
     let devnull = context.devnull()?;
     let (report_read, report_write) = sys::pipe()?;
     let output = if context.nocapture {
@@ -112,14 +123,16 @@ fn launch(context: &RunContext, test: &TestDef, handoff: &Handoff) -> sys::SysRe
         fds: &fds,
         namespaces: Namespaces::for_test(handoff.network != Network::Host, handoff.user.is_some()),
         user: handoff.user,
-        cgroup_procs: &[],
+        cgroup_procs: &confinement.procs(),
     })?;
 
     // Only the child may hold the write ends now, so EOF means it is gone.
     drop(report_write);
     let output_read = output.map(|(read, _write)| read);
     let timeout = Duration::from_millis(test.timeout_ms);
-    collect(child, report_read, output_read, timeout)
+    collect(child, report_read, output_read, timeout, || {
+        let _ = confinement.kill_all();
+    })
 }
 
 /// The fix, when starting an environment fails for a reason of the machine's.

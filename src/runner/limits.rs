@@ -2,7 +2,6 @@
 //! its cgroup counted to the words of its verdict.
 
 // Until launch and verdict use it (issue 5: the wiring).
-#![allow(dead_code)]
 
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -35,5 +35,9 @@ pub fn main(manifest_dir: &'static str) -> ! {
                 .with_ignored_flag(test.ignore != Ignore::No)
         })
         .collect();
-    libtest_mimic::run(&args, trials).exit()
+    let conclusion = libtest_mimic::run(&args, trials);
+    if let Ok(cgroups) = &context.cgroups {
+        cgroups.remove_parents();
+    }
+    conclusion.exit()
 }

@@ -11,8 +11,12 @@ use crate::report::{Ended, Message, Verdict};
 use crate::sys::{signal_name, ChildStatus};
 
 /// Pass, or fail with the captured output followed by the reason.
-pub(super) fn judge(test: &TestDef, finished: Finished) -> Result<(), Failed> {
-    match reason(test, &finished) {
+pub(super) fn judge(
+    test: &TestDef,
+    finished: Finished,
+    explain: impl FnOnce(String) -> String,
+) -> Result<(), Failed> {
+    match reason(test, &finished).map(explain) {
         None => Ok(()),
         Some(reason) => {
             let output = String::from_utf8_lossy(&finished.output);

@@ -1,5 +1,9 @@
 //! Finding, once per run, which hierarchy enforces each limit: the unified (v2) one when it
 //! offers the controller, else a v1 hierarchy of it, else none (the limit cannot be applied).
+//!
+//! Tests' groups live in `isolated/` at the root of each hierarchy, not below the runner's own
+//! group: cgroup v2 allows no controllers below a group that holds processes (the runner's
+//! does), and at a fixed place the next run finds what a killed run left.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;

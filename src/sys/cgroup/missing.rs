@@ -90,3 +90,33 @@ impl fmt::Display for Missing {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_reason_names_the_controller_and_the_fix() {
+        let absent = Missing::Absent {
+            controller: Controller::Memory,
+            unified: Some(PathBuf::from("/sys/fs/cgroup")),
+        };
+        let text = absent.to_string();
+        assert!(text.contains("`memory`"), "{text}");
+        assert!(text.contains("/sys/fs/cgroup/cgroup.controllers"), "{text}");
+        assert!(text.contains("cgroup_enable=memory"), "{text}");
+
+        let busy = Missing::NotEnabled {
+            controller: Controller::Pids,
+            error: SysError::at(
+                "write",
+                "/sys/fs/cgroup/cgroup.subtree_control",
+                Errno::EBUSY,
+            ),
+        };
+        let text = busy.to_string();
+        assert!(text.starts_with("failed to enable the `pids` cgroup controller: write(/sys/fs/cgroup/cgroup.subtree_control) => EBUSY"), "{text}");
+        assert!(text.contains("docker:dind"), "{text}");
+        assert_eq!(busy.controller(), Controller::Pids);
+    }
+}

@@ -6,7 +6,6 @@
 //! [`TestCgroup::procs_files`].
 
 // Until the runner uses it (issue 5: the wiring in spawn, launch, collect and verdict).
-#![allow(dead_code, unused_imports)]
 
 mod detect;
 mod error;
