@@ -59,7 +59,7 @@ fn serve(listener: TcpListener, tests: usize) -> Vec<Ipv4Addr> {
 }
 
 #[test]
-#[file_serial(veth)]
+#[file_serial]
 fn tests_and_host_reach_each_other_on_subnets_of_their_own() {
     let before = host_network();
     let listener = TcpListener::bind("0.0.0.0:47123").unwrap();
@@ -79,7 +79,7 @@ fn tests_and_host_reach_each_other_on_subnets_of_their_own() {
 }
 
 #[test]
-#[file_serial(veth)]
+#[file_serial]
 fn none_and_host_modes() {
     for name in [
         "none_has_no_network_at_all",
@@ -98,7 +98,7 @@ fn none_and_host_modes() {
 }
 
 #[test]
-#[file_serial(veth)]
+#[file_serial]
 fn a_timed_out_veth_test_leaves_nothing_on_the_host() {
     let before = host_network();
     let out = Command::new(example())
@@ -111,7 +111,7 @@ fn a_timed_out_veth_test_leaves_nothing_on_the_host() {
 }
 
 #[test]
-#[file_serial(veth)]
+#[file_serial]
 fn a_killed_runner_leaves_nothing_on_the_host() {
     let before = host_network();
     let mut runner = Command::new(example())

@@ -252,33 +252,14 @@ pub(super) fn cgroups(mountinfo: &str, v2_controllers: &str) -> Check {
 pub(super) fn user_namespaces(has_ns: bool, read: &dyn Fn(&str) -> Option<String>) -> Check {
     let value = |path: &str| read(path).map(|v| v.trim().to_string());
     let max = value("/proc/sys/user/max_user_namespaces");
-    let debian = value("/proc/sys/kernel/unprivileged_userns_clone");
-    let apparmor = value("/proc/sys/kernel/apparmor_restrict_unprivileged_userns");
     let (ok, found, fix) = if !has_ns {
         (
             false,
             "no user namespaces (/proc/self/ns/user)".into(),
             "a kernel with CONFIG_USER_NS",
         )
-    } else if max.as_deref() == Some("0") {
-        (
-            false,
-            "user.max_user_namespaces = 0".to_string(),
-            "`sysctl -w user.max_user_namespaces=15000`",
-        )
-    } else if debian.as_deref() == Some("0") {
-        (
-            false,
-            "kernel.unprivileged_userns_clone = 0".to_string(),
-            "`sysctl -w kernel.unprivileged_userns_clone=1`",
-        )
-    } else if apparmor.as_deref() == Some("1") {
-        (
-            false,
-            "AppArmor restricts them (kernel.apparmor_restrict_unprivileged_userns = 1)".into(),
-            "`sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`, or an AppArmor profile \
-             with `userns,` for the test binaries",
-        )
+    } else if let Some((why, fix)) = crate::sys::user_namespaces_blocked(read) {
+        (false, why.to_string(), fix)
     } else {
         let max = max.unwrap_or_else(|| "?".into());
         (

@@ -14,6 +14,7 @@ pub(crate) mod nodes;
 mod pipe;
 mod process;
 mod spawn;
+mod userns;
 
 pub(crate) use caps::{
     bounding_drop, cap_name, cap_number, capget, capset, clear_ambient, set_no_new_privs, CapSet,
@@ -39,3 +40,4 @@ pub(crate) use process::{
 pub(crate) use spawn::{
     open_devnull, open_netns, spawn_in_namespaces, Child, FdMap, Namespaces, Spawn, UserMapping,
 };
+pub(crate) use userns::user_namespaces_blocked;
