@@ -72,6 +72,19 @@ mod alpine {
     many_tests!((rootfs = "alpine"));
 }
 
+/// Starting a three-node virtual network inside one test (`isolated::net`).
+mod network {
+    #[isolated::isolated]
+    fn three_nodes() {
+        let net = isolated::net::Network::new().expect("a network");
+        let nodes: Vec<_> = ["a", "b", "c"]
+            .iter()
+            .map(|name| net.node(name).run(|| 0).expect("a node"))
+            .collect();
+        drop(nodes);
+    }
+}
+
 /// On the host's root, with a veth pair to the host instead of loopback alone.
 mod veth {
     many_tests!((net = "veth"));
@@ -193,6 +206,44 @@ fn orchestrate() {
         n
     );
     print_goal(n, &rows);
+    print_network_start();
+}
+
+/// A test that starts a 3-node network, next to a trivial test: the difference is what
+/// starting the network (switch, three nodes with their namespaces, links and filesystems)
+/// costs.
+fn print_network_start() {
+    let time = |filter: &str| {
+        let walls = (0..REPEATS * 3).map(|_| run_exact(filter));
+        match median(walls.collect()) {
+            Outcome::Measured(wall) => wall,
+            Outcome::Skipped(_) => unreachable!("measured"),
+        }
+    };
+    let network = time("network::three_nodes");
+    let trivial = time("host::g00::t0");
+    println!(
+        "3-node network: a test starting one takes {:.1} ms, a trivial test {:.1} ms: {:.1} ms \
+         to start the network (median of {})",
+        ms(network),
+        ms(trivial),
+        ms(network.saturating_sub(trivial)),
+        REPEATS * 3
+    );
+}
+
+/// Runs the one test `name` through the real runner and times it.
+fn run_exact(name: &str) -> Duration {
+    let start = Instant::now();
+    let output = Command::new(current_exe())
+        .env(ROLE_VAR, "suite")
+        .args(["--exact", name, "-q"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the suite");
+    let wall = start.elapsed();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
+    wall
 }
 
 fn print_table(n: usize, rows: &[(&str, usize, Outcome)]) {
