@@ -242,7 +242,11 @@ fn run_exact(name: &str) -> Duration {
         .output()
         .expect("run the suite");
     let wall = start.elapsed();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
     wall
 }
 
