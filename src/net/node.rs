@@ -118,14 +118,16 @@ impl<'n> NodeBuilder<'n> {
     /// A program to run in the node, found through `PATH` in the node's root (the test's):
     /// `sh` on Alpine is busybox. Set its environment with [`NodeCommand::env`], then
     /// [`NodeCommand::start`] it. It inherits the test's environment, with `HOSTNAME` set to
-    /// the node's name, and the test's stdout and stderr.
+    /// the node's name, and the test's stdout and stderr. (A closure node keeps the test's
+    /// environment as it is: `HOSTNAME` there is the test's; the node's hostname is in
+    /// `/proc/sys/kernel/hostname`.)
     pub fn command<I, S>(self, program: impl AsRef<OsStr>, args: I) -> NodeCommand<'n>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
         let mut command = Command::new(program);
-        command.args(args);
+        command.args(args).env("HOSTNAME", &self.name);
         NodeCommand {
             builder: self,
             command,
@@ -251,7 +253,11 @@ fn start(net: &Network, name: &str, main: Main<'_>) -> Result<Node, NetError> {
         }
         Forked::Parent(pid) => pid,
     };
-    drop((status_w, go_r, main));
+    drop((status_w, go_r));
+    // What the closure captured belongs to the node now (a `Node` moved into it, say): the
+    // parent's copy must not run its destructors — not under the state lock held here, and not
+    // at all, or it would kill what it handed over.
+    std::mem::forget(main);
     // Set here too, so the group exists whichever of parent and child gets there first.
     syscalls::lead_own_group(pid);
     match handshake(&mut state, entry, pid, status_r, go_w) {

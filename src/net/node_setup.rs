@@ -73,7 +73,6 @@ fn setup_then_run(spec: &NodeSpec, status: OwnedFd, go: OwnedFd, main: Main<'_>)
         report(&mut status, &e);
         return 1;
     }
-    std::env::set_var("HOSTNAME", &spec.name);
     if status.write_all(&[READY]).is_err() {
         return 1;
     }

@@ -65,15 +65,14 @@ pub(super) fn kill_through(member: &Member, may_use_kill_file: bool) -> SysResul
 /// One round: freeze (when the hierarchy can), SIGKILL each of `pids`, thaw.
 fn kill_frozen(member: &Member, pids: &[i32]) -> SysResult<()> {
     let freezer = Freezer::of(member);
-    if let Some(freezer) = &freezer {
-        freezer.freeze()?;
-    }
+    // Even a failed freeze may have frozen some: whatever happens, thaw below.
+    let frozen = freezer.as_ref().map_or(Ok(()), Freezer::freeze);
     let killed = pids.iter().try_for_each(|&pid| fs::kill(pid));
     // Thaw even after a failed kill: SIGKILLed processes only die once thawed.
     if let Some(freezer) = &freezer {
         freezer.thaw()?;
     }
-    killed
+    frozen.and(killed)
 }
 
 /// The processes in the group `dir` (their pids in our PID namespace).

@@ -41,8 +41,8 @@ pub(super) fn prepare_v1(parent: &Path) -> Result<(), CgroupError> {
     make_parent(parent)
 }
 
-/// Makes the parent again if another run removed it meanwhile (see
-/// [`super::Cgroups::remove_parents`]), with the controllers `hierarchy` enforces.
+/// Makes the parent again if something removed it meanwhile (runs leave it in place), with
+/// the controllers `hierarchy` enforces.
 pub(super) fn restore(hierarchy: &Hierarchy) -> SysResult<()> {
     fs::mkdir(&hierarchy.parent)?;
     if hierarchy.unified {

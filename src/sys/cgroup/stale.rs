@@ -1,10 +1,8 @@
 //! Clearing the groups a killed run left behind.
 
-use std::time::Duration;
-
 use super::detect::Cgroups;
 use super::fs;
-use super::group::{remove_dir, Member, TestCgroup};
+use super::group::{Member, TestCgroup};
 use crate::sys::error::SysResult;
 
 impl Cgroups {
@@ -24,7 +22,9 @@ impl Cgroups {
                 }
             };
             for name in names {
-                if runner_pid(&name).is_none_or(fs::process_exists) {
+                // Our own pid on an old group: a killed run's, whose pid we were given again.
+                let own = std::process::id() as i32;
+                if runner_pid(&name).is_none_or(|pid| pid != own && fs::process_exists(pid)) {
                     continue;
                 }
                 let stale = TestCgroup::stale(Member {
@@ -42,14 +42,6 @@ impl Cgroups {
             }
         }
         first_error.map_or(Ok(removed), Err)
-    }
-
-    /// Removes the (empty) `isolated` parent groups, at the end of a run. A parent that
-    /// another run is still using is left alone; a run that finds it gone makes it again.
-    pub(crate) fn remove_parents(&self) {
-        for hierarchy in &self.hierarchies {
-            let _ = remove_dir(&hierarchy.parent, Duration::ZERO);
-        }
     }
 }
 
