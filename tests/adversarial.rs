@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serial_test::file_serial;
 
 mod common;
+use common::{failure, line_for};
 
 fn example() -> PathBuf {
     common::example("adversarial")
@@ -54,25 +55,6 @@ fn canary() -> Child {
         .stdin(Stdio::null())
         .spawn()
         .unwrap()
-}
-
-fn line_for<'a>(stdout: &'a str, test: &str) -> &'a str {
-    let prefix = format!("test {test} ");
-    stdout
-        .lines()
-        .find(|l| l.starts_with(&prefix))
-        .unwrap_or_else(|| panic!("no result line for {test}:\n{stdout}"))
-}
-
-/// The failure section libtest-mimic prints for `test`.
-fn failure<'a>(stdout: &'a str, test: &str) -> &'a str {
-    let header = format!("---- {test} ----\n");
-    let start = stdout
-        .find(&header)
-        .unwrap_or_else(|| panic!("no failure for {test}:\n{stdout}"));
-    let rest = &stdout[start + header.len()..];
-    let end = rest.find("\n---- ").or(rest.find("\nfailures:\n"));
-    &rest[..end.unwrap_or(rest.len())]
 }
 
 #[test]

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use serial_test::file_serial;
 
 mod common;
+use common::failure;
 
 fn run(args: &[&str]) -> (u32, i32, String) {
     let child = Command::new(common::example("limits"))
@@ -25,21 +26,6 @@ fn run(args: &[&str]) -> (u32, i32, String) {
         String::from_utf8_lossy(&out.stderr)
     );
     (pid, out.status.code().unwrap_or(-1), text)
-}
-
-/// The failure section libtest-mimic prints for `test`.
-fn failure<'a>(out: &'a str, test: &str) -> &'a str {
-    let header = format!("---- {test} ----\n");
-    let start = out
-        .find(&header)
-        .unwrap_or_else(|| panic!("no failure for {test}:\n{out}"));
-    let rest = &out[start + header.len()..];
-    let end = [rest.find("\n---- "), rest.find("\nfailures:\n")]
-        .into_iter()
-        .flatten()
-        .min()
-        .unwrap_or(rest.len());
-    &rest[..end]
 }
 
 /// `ok`, `FAILED`, `ignored`: the end of the line libtest-mimic prints for `test`.

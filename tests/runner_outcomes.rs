@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 // file_serial: nextest runs every test in its own process, where an in-process lock is no lock.
 use serial_test::file_serial;
 
-use common::example;
+use common::{example, failure, line_for};
 
 mod common;
 
@@ -25,30 +25,6 @@ fn run(name: &str, args: &[&str]) -> Run {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
-}
-
-/// The failure section libtest-mimic prints for `test`: everything after `---- test ----`
-/// up to the next section.
-fn failure<'a>(stdout: &'a str, test: &str) -> &'a str {
-    let header = format!("---- {test} ----\n");
-    let start = stdout
-        .find(&header)
-        .unwrap_or_else(|| panic!("no failure for {test}:\n{stdout}"));
-    let rest = &stdout[start + header.len()..];
-    let end = [rest.find("\n---- "), rest.find("\nfailures:\n")]
-        .into_iter()
-        .flatten()
-        .min()
-        .unwrap_or(rest.len());
-    &rest[..end]
-}
-
-fn line_for<'a>(stdout: &'a str, test: &str) -> &'a str {
-    let prefix = format!("test {test} ");
-    stdout
-        .lines()
-        .find(|l| l.starts_with(&prefix))
-        .unwrap_or_else(|| panic!("no result line for {test}:\n{stdout}"))
 }
 
 #[test]

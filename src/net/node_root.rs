@@ -157,7 +157,7 @@ fn children_of_root(mountinfo: &str) -> Vec<PathBuf> {
             let id = fields.next()?;
             let parent = fields.next()?;
             let point = fields.nth(2)?;
-            Some((id, parent, unescape(point)))
+            Some((id, parent, sys::unescape_mountinfo(point)))
         })
         .collect();
     // The visible root is the last mount on `/` (one mounted over another comes later).
@@ -169,30 +169,6 @@ fn children_of_root(mountinfo: &str) -> Vec<PathBuf> {
         .filter(|(id, parent, point)| *parent == root && *id != root && point != "/")
         .map(|(_, _, point)| PathBuf::from(point))
         .collect()
-}
-
-/// mountinfo escapes space, tab, newline and backslash as `\ooo`.
-fn unescape(field: &str) -> String {
-    let bytes = field.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let octal = bytes.get(i + 1..i + 4).and_then(|d| {
-            let text = std::str::from_utf8(d).ok()?;
-            u8::from_str_radix(text, 8).ok()
-        });
-        match (bytes[i], octal) {
-            (b'\\', Some(byte)) => {
-                out.push(byte);
-                i += 4;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -227,7 +203,7 @@ mod tests {
 
     #[test]
     fn unescapes_octal_sequences() {
-        assert_eq!(unescape("/a\\040b\\134c"), "/a b\\c");
-        assert_eq!(unescape("/plain\\"), "/plain\\");
+        assert_eq!(sys::unescape_mountinfo("/a\\040b\\134c"), "/a b\\c");
+        assert_eq!(sys::unescape_mountinfo("/plain\\"), "/plain\\");
     }
 }

@@ -20,6 +20,7 @@ pub(crate) use caps::{
     bounding_drop, cap_name, cap_number, capget, capset, clear_ambient, set_no_new_privs, CapSet,
     Caps,
 };
+pub(crate) use cgroup::unescape_mountinfo;
 pub(crate) use error::{SysError, SysResult};
 pub(crate) use fs::{
     bind_target, chdir, follow_links, mkdir, mount_target, move_fd_out_of_the_way, symlink,

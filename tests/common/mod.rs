@@ -1,4 +1,6 @@
 //! Shared by the tests that run the sample suites in `examples/`.
+// Each test binary includes this module and uses some of it.
+#![allow(dead_code)]
 
 use std::path::PathBuf;
 
@@ -17,4 +19,29 @@ pub fn example(name: &str) -> PathBuf {
         path.display()
     );
     path
+}
+
+/// The failure section libtest-mimic prints for `test`: everything after `---- test ----` up to
+/// the next section.
+pub fn failure<'a>(stdout: &'a str, test: &str) -> &'a str {
+    let header = format!("---- {test} ----\n");
+    let start = stdout
+        .find(&header)
+        .unwrap_or_else(|| panic!("no failure for {test}:\n{stdout}"));
+    let rest = &stdout[start + header.len()..];
+    let end = [rest.find("\n---- "), rest.find("\nfailures:\n")]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(rest.len());
+    &rest[..end]
+}
+
+/// The line libtest-mimic prints for `test` (`test NAME ... ok`).
+pub fn line_for<'a>(stdout: &'a str, test: &str) -> &'a str {
+    let prefix = format!("test {test} ");
+    stdout
+        .lines()
+        .find(|l| l.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("no result line for {test}:\n{stdout}"))
 }

@@ -5,8 +5,6 @@
 //! first process joins, before it execs, by writing "0" to each of
 //! [`TestCgroup::procs_files`].
 
-// Until the runner uses it (issue 5: the wiring in spawn, launch, collect and verdict).
-
 mod detect;
 mod error;
 mod events;
@@ -26,4 +24,5 @@ mod tests;
 pub(crate) use detect::Cgroups;
 pub(crate) use fs::physical_memory;
 pub(crate) use group::TestCgroup;
+pub(crate) use mountinfo::unescape_mountinfo;
 pub(crate) use settings::{Controller, ResolvedLimits};

@@ -45,7 +45,7 @@ fn parse_line(line: &str) -> Option<CgroupMount> {
             .collect()
     };
     Some(CgroupMount {
-        mount_point: PathBuf::from(unescape(mount_point)),
+        mount_point: PathBuf::from(unescape_mountinfo(mount_point)),
         unified,
         controllers,
         at_root: root == "/",
@@ -62,8 +62,9 @@ const NOT_CONTROLLERS: &[&str] = &[
     "cpuset_v2_mode",
 ];
 
-/// Undoes mountinfo's octal escapes (`\040` is a space).
-fn unescape(field: &str) -> String {
+/// Undoes mountinfo's octal escapes (`\040` is a space; space, tab, newline and backslash are
+/// escaped).
+pub(crate) fn unescape_mountinfo(field: &str) -> String {
     let bytes = field.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
