@@ -35,6 +35,9 @@ pub fn main(manifest_dir: &'static str) -> ! {
                 .with_ignored_flag(test.ignore != Ignore::No)
         })
         .collect();
-    // The empty `isolated` parent cgroups stay: removing them would race with other runs.
-    libtest_mimic::run(&args, trials).exit()
+    let conclusion = libtest_mimic::run(&args, trials);
+    if let Ok(cgroups) = &context.cgroups {
+        cgroups.remove_parents();
+    }
+    conclusion.exit()
 }

@@ -140,14 +140,16 @@ impl Drop for TestCgroup {
     }
 }
 
-/// `mkdir`, making the parent again first if another run removed it meanwhile.
+/// `mkdir` of a test's group, with the parent made (again) and offering what it needs: runs
+/// remove the parent when they end, so another run may have just removed it.
 fn make_dir(hierarchy: &Hierarchy, dir: &Path) -> SysResult<()> {
-    let made = match fs::mkdir(dir) {
-        Err(e) if e.errno == Errno::ENOENT => {
-            parent::restore(hierarchy)?;
-            fs::mkdir(dir)?
+    let mut attempts = 0;
+    let made = loop {
+        parent::ensure(hierarchy)?;
+        match fs::mkdir(dir) {
+            Err(e) if e.errno == Errno::ENOENT && attempts < 3 => attempts += 1,
+            other => break other?,
         }
-        other => other?,
     };
     match made {
         true => Ok(()),

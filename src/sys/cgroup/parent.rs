@@ -26,7 +26,7 @@ pub(super) fn prepare_unified(
         }
     }
     make_parent(&parent)?;
-    enabled.retain(|&controller| match enable(&parent, controller) {
+    enabled.retain(|&controller| match enable_in_parent(&parent, controller) {
         Ok(()) => true,
         Err(error) => {
             failed.push(Missing::NotEnabled { controller, error });
@@ -41,16 +41,27 @@ pub(super) fn prepare_v1(parent: &Path) -> Result<(), CgroupError> {
     make_parent(parent)
 }
 
-/// Makes the parent again if something removed it meanwhile (runs leave it in place), with
-/// the controllers `hierarchy` enforces.
-pub(super) fn restore(hierarchy: &Hierarchy) -> SysResult<()> {
+/// Makes sure the parent exists (another run that ended may have removed it) and, on v2,
+/// offers the controllers `hierarchy` needs to its children. Idempotent: called for every test.
+pub(super) fn ensure(hierarchy: &Hierarchy) -> SysResult<()> {
     fs::mkdir(&hierarchy.parent)?;
     if hierarchy.unified {
         for &controller in &hierarchy.controllers {
-            enable(&hierarchy.parent, controller)?;
+            enable_in_parent(&hierarchy.parent, controller)?;
         }
     }
     Ok(())
+}
+
+/// [`enable`] on the parent, making the parent again if a run removed it meanwhile.
+fn enable_in_parent(parent: &Path, controller: Controller) -> SysResult<()> {
+    match enable(parent, controller) {
+        Err(e) if e.errno == nix::errno::Errno::ENOENT => {
+            fs::mkdir(parent)?;
+            enable(parent, controller)
+        }
+        other => other,
+    }
 }
 
 fn make_parent(parent: &Path) -> Result<(), CgroupError> {

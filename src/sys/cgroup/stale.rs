@@ -43,6 +43,15 @@ impl Cgroups {
         }
         first_error.map_or(Ok(removed), Err)
     }
+
+    /// Removes the `isolated` parent groups at the end of a run, if empty: nothing of ours
+    /// stays on the host. A parent another run still uses is not empty and stays; a run that
+    /// finds it gone makes it again (see `group::make_dir`).
+    pub(crate) fn remove_parents(&self) {
+        for hierarchy in &self.hierarchies {
+            let _ = fs::rmdir(&hierarchy.parent);
+        }
+    }
 }
 
 /// The runner's pid in a group name `<pid>-<n>`; `None` for a group that is not ours.
