@@ -24,15 +24,7 @@ struct HostState {
 }
 
 fn host_state() -> HostState {
-    let mounts = std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let fields: Vec<&str> = l.split(' ').collect();
-            let fs = l.split(" - ").nth(1).unwrap_or("");
-            format!("{} {} {fs}", fields[4], fields[5])
-        })
-        .collect();
+    let mounts = common::host_mounts();
     HostState {
         hostname: std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap(),
         mounts,

@@ -212,15 +212,7 @@ struct HostState {
 }
 
 fn host_state() -> HostState {
-    let mounts = std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap()
-        .lines()
-        // mount point and filesystem, without ids that the kernel may renumber
-        .map(|l| {
-            let fields: Vec<&str> = l.split(' ').collect();
-            format!("{} {}", fields[4], l.split(" - ").nth(1).unwrap_or(""))
-        })
-        .collect();
+    let mounts = common::host_mounts();
     let links = std::fs::read_dir("/sys/class/net")
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

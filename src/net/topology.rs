@@ -8,7 +8,7 @@ use std::fs::File;
 use std::os::fd::AsFd;
 
 use super::error::{self, NetError};
-use super::network::{check_owned, wait_until_forwarding, Link, Network, State, BRIDGE};
+use super::network::{check_owned, wait_until_forwarding, Entry, Link, Network, State, BRIDGE};
 use super::node::Node;
 use crate::sys::nodes as syscalls;
 use crate::sys::{Netlink, SysError, SysResult, NO_NETEM};
@@ -72,8 +72,7 @@ impl Network {
         let name = node.name();
         let mut state = self.shared().lock()?;
         let State { netlink, nodes, .. } = &mut *state;
-        let entry = nodes.iter_mut().find(|e| e.name == name);
-        let entry = entry.ok_or_else(|| NetError::ForeignNode(name.to_string()))?;
+        let entry = known(nodes, name)?;
         if let Some(pid) = entry.pid {
             let netem = |nl: &mut Netlink, ifname: &str| {
                 nl.set_netem(ifname, link.delay, link.jitter, link.loss_percent)
@@ -92,8 +91,7 @@ impl Network {
         let name = node.name();
         let mut state = self.shared().lock()?;
         let State { netlink, nodes, .. } = &mut *state;
-        let entry = nodes.iter_mut().find(|e| e.name == name);
-        let entry = entry.ok_or_else(|| NetError::ForeignNode(name.to_string()))?;
+        let entry = known(nodes, name)?;
         if let (Some(pid), Some(_)) = (entry.pid, entry.link) {
             let clear = "clear the conditions on its link";
             netlink
@@ -110,8 +108,7 @@ impl Network {
         let name = node.name();
         let mut state = self.shared().lock()?;
         let State { netlink, nodes, .. } = &mut *state;
-        let entry = nodes.iter_mut().find(|e| e.name == name);
-        let entry = entry.ok_or_else(|| NetError::ForeignNode(name.to_string()))?;
+        let entry = known(nodes, name)?;
         if entry.pid.is_some() {
             let step = if up {
                 "bring its link up"
@@ -217,4 +214,11 @@ fn netem_error<'a>(name: &'a str, step: &'static str) -> impl FnOnce(SysError) -
             error::node(name, step)(e)
         }
     }
+}
+
+/// The entry of the node `name` (`nodes` apart from the rest of the state, so the netlink
+/// socket can be borrowed next to it).
+fn known<'a>(nodes: &'a mut [Entry], name: &str) -> Result<&'a mut Entry, NetError> {
+    let entry = nodes.iter_mut().find(|e| e.name == name);
+    entry.ok_or_else(|| NetError::ForeignNode(name.to_string()))
 }

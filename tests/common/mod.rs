@@ -45,3 +45,17 @@ pub fn line_for<'a>(stdout: &'a str, test: &str) -> &'a str {
         .find(|l| l.starts_with(&prefix))
         .unwrap_or_else(|| panic!("no result line for {test}:\n{stdout}"))
 }
+
+/// The host's mount table as a run could change it: each mount point with its options and its
+/// filesystem (ids, which the kernel may renumber, left out). A remount shows up here.
+pub fn host_mounts() -> Vec<String> {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let fields: Vec<&str> = l.split(' ').collect();
+            let fs = l.split(" - ").nth(1).unwrap_or("");
+            format!("{} {} {fs}", fields[4], fields[5])
+        })
+        .collect()
+}
