@@ -71,37 +71,6 @@ fn a_child_kills_every_process_it_sees() {
     unreachable!("the body should have been killed");
 }
 
-/// With CAP_SYS_ADMIN (kept by default) the remount succeeds, but on the test's own mount of
-/// `/` only: `tests/adversarial.rs` checks that the host's mount table did not change. MS_BIND
-/// makes it a per-mount change; the filesystem itself is not reconfigured. Nothing is written.
-#[isolated]
-fn remounts_the_hosts_root_read_write() {
-    let top_of_root = || {
-        let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-        let line = info
-            .lines()
-            .rev()
-            .find(|l| l.split(' ').nth(4) == Some("/"))
-            .unwrap()
-            .to_string();
-        line.split(' ').nth(5).unwrap().to_string()
-    };
-    assert!(top_of_root().starts_with("ro"), "{}", top_of_root());
-    let flags = libc::MS_REMOUNT | libc::MS_BIND;
-    // SAFETY: mount(2) with a NUL-terminated target and null source, type and data.
-    let rc = unsafe {
-        libc::mount(
-            std::ptr::null(),
-            c"/".as_ptr(),
-            std::ptr::null(),
-            flags,
-            std::ptr::null(),
-        )
-    };
-    assert_eq!(rc, 0, "{}", Error::last_os_error());
-    assert!(top_of_root().starts_with("rw"), "{}", top_of_root());
-}
-
 /// Without CAP_SYS_ADMIN the host's root cannot be remounted at all.
 #[isolated(caps = ["-SYS_ADMIN"])]
 fn remounts_the_hosts_root_without_sys_admin() {
@@ -173,9 +142,10 @@ fn reboots() {
     assert_eq!((rc, errno()), (-1, libc::EPERM));
 }
 
-/// With CAP_SYS_BOOT given back, reboot(2) in a PID namespace kills that namespace's init:
-/// the runner reports the environment gone, and nothing else happens.
-#[isolated(rootfs = "alpine", caps = ["+SYS_BOOT"])]
+/// With CAP_SYS_BOOT given back (over the host's user namespace: `privileged`), reboot(2) in a
+/// PID namespace kills that namespace's init: the runner reports the environment gone, and
+/// nothing else happens.
+#[isolated(rootfs = "alpine", privileged = true, caps = ["+SYS_BOOT"])]
 fn reboots_with_sys_boot() {
     assert_in_the_tests_pid_namespace();
     assert_ne!(caps("CapEff:") & CAP_SYS_BOOT, 0);
@@ -245,8 +215,9 @@ fn sets_the_clock() {
     );
 }
 
-/// `caps = ["+SYS_TIME"]` gives it back (and the test only reads it).
-#[isolated(rootfs = "alpine", caps = ["+SYS_TIME", "-NET_RAW"])]
+/// `caps = ["+SYS_TIME"]` gives it back (and the test only reads it); over the host's clock
+/// only with `privileged`.
+#[isolated(rootfs = "alpine", privileged = true, caps = ["+SYS_TIME", "-NET_RAW"])]
 fn caps_key_adds_and_drops() {
     assert_ne!(caps("CapEff:") & CAP_SYS_TIME, 0);
     assert_eq!(caps("CapBnd:") & (1 << 13), 0, "NET_RAW dropped");
@@ -290,6 +261,229 @@ fn setuid_binary_cannot_regain_capabilities() {
         "{child}"
     );
     assert!(child.contains("\nCapEff:\t0000000000000000\n"), "{child}");
+}
+
+/// mount(2) of a fresh filesystem of `fstype` at `target`: Ok, or the errno.
+fn mount_fresh(fstype: &str, target: &str, flags: libc::c_ulong, data: &str) -> Result<(), i32> {
+    std::fs::create_dir_all(target).unwrap();
+    let c = |s: &str| std::ffi::CString::new(s).unwrap();
+    let (fstype, target, data) = (c(fstype), c(target), c(data));
+    // SAFETY: mount(2) with valid NUL-terminated strings.
+    let rc = unsafe {
+        libc::mount(
+            fstype.as_ptr(),
+            target.as_ptr(),
+            fstype.as_ptr(),
+            flags,
+            data.as_ptr().cast(),
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(errno())
+    }
+}
+
+/// Every path under `dir`, not following symbolic links.
+fn walk(dir: &str) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![std::path::PathBuf::from(dir)];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                pending.push(entry.path());
+            }
+            found.push(entry.path());
+        }
+    }
+    found
+}
+
+/// The attempts of a test that means to reach the host's kernel through a filesystem: each is
+/// refused, and `tests/adversarial.rs` checks the host afterwards.
+mod host_kernel {
+    use super::*;
+
+    /// A v1 cgroup hierarchy (its `release_agent` runs as the host's root): a new one is not
+    /// mountable in a user namespace; an existing one mounts with the test's own group as its
+    /// root (its cgroup namespace), which has no `release_agent` and not the group that holds
+    /// the test's limits.
+    #[isolated(rootfs = "alpine")]
+    fn mounts_a_v1_cgroup_for_its_release_agent() {
+        assert_eq!(
+            mount_fresh("cgroup", "/mnt/cg", 0, "none,name=isolated"),
+            Err(libc::EPERM)
+        );
+        if mount_fresh("cgroup", "/mnt/cg", 0, "memory").is_ok() {
+            assert!(!std::path::Path::new("/mnt/cg/release_agent").exists());
+            let subgroups = std::fs::read_dir("/mnt/cg")
+                .unwrap()
+                .filter(|e| e.as_ref().unwrap().path().is_dir())
+                .count();
+            assert_eq!(subgroups, 0, "the test's group is a leaf");
+        }
+    }
+
+    /// A fresh, writable procfs would make `core_pattern` and `vm.*` writable (root inside is
+    /// root to the sysctl files): refused. A read-only one, in a PID namespace of the test's
+    /// own, is allowed, and read-only it stays.
+    #[isolated(rootfs = "alpine")]
+    fn mounts_a_fresh_proc_to_write_core_pattern_and_vm_sysctls() {
+        assert_eq!(mount_fresh("proc", "/mnt/proc", 0, ""), Err(libc::EPERM));
+        for sysctl in ["kernel/core_pattern", "vm/drop_caches", "vm/swappiness"] {
+            let err = std::fs::write(format!("/proc/sys/{sysctl}"), "|/tmp/payload").unwrap_err();
+            assert_eq!(err.raw_os_error(), Some(libc::EROFS), "{sysctl}: {err}");
+        }
+        let script = "mount -t proc -o ro proc /mnt/proc && \
+                      ! echo 1 > /mnt/proc/sys/vm/drop_caches && \
+                      ! mount -o remount,rw /mnt/proc && echo contained";
+        let out = Command::new("unshare")
+            .args(["-p", "-f", "sh", "-c", script])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains("contained"),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// binfmt_misc: refused, or (Linux 6.7+) an instance of the test's own user namespace,
+    /// gone with it. The host's list of handlers is checked afterwards.
+    #[isolated(rootfs = "alpine")]
+    fn registers_a_binfmt_misc_handler() {
+        match mount_fresh("binfmt_misc", "/mnt/binfmt", 0, "") {
+            Err(errno) => assert!(errno == libc::EPERM || errno == libc::ENODEV, "{errno}"),
+            Ok(()) => {
+                let rule = ":isolated-probe:E::isoprobe::/bin/true:";
+                let _ = std::fs::write("/mnt/binfmt/register", rule);
+            }
+        }
+    }
+
+    /// devtmpfs is the host's own /dev: not mountable in a user namespace.
+    #[isolated(rootfs = "alpine")]
+    fn mounts_devtmpfs() {
+        assert_eq!(mount_fresh("devtmpfs", "/mnt/dev", 0, ""), Err(libc::EPERM));
+    }
+
+    /// Device nodes of the host's disks and kernel log cannot be made, nor a block device
+    /// mounted.
+    #[isolated(rootfs = "alpine")]
+    fn mknods_the_host_disk_and_kmsg() {
+        for (path, kind, major, minor) in [
+            ("/tmp/sda", libc::S_IFBLK, 8, 0),
+            ("/tmp/vda", libc::S_IFBLK, 253, 0),
+            ("/tmp/kmsg", libc::S_IFCHR, 1, 11),
+            ("/tmp/mem", libc::S_IFCHR, 1, 1),
+        ] {
+            let c = std::ffi::CString::new(path).unwrap();
+            // SAFETY: mknod(2) with a valid path.
+            let rc = unsafe { libc::mknod(c.as_ptr(), kind | 0o600, libc::makedev(major, minor)) };
+            assert_eq!((rc, errno()), (-1, libc::EPERM), "mknod {path}");
+        }
+        assert_eq!(
+            mount_fresh("ext4", "/mnt/disk", libc::MS_RDONLY, ""),
+            Err(libc::EPERM)
+        );
+        // fsopen(2) of ext4 succeeds in a user namespace, but making its superblock needs a
+        // block device node, and there is none to give it.
+        use std::os::unix::fs::FileTypeExt;
+        for entry in walk("/dev") {
+            let kind = std::fs::symlink_metadata(&entry).unwrap().file_type();
+            assert!(!kind.is_block_device(), "{}", entry.display());
+        }
+        assert!(std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/kmsg")
+            .is_err());
+    }
+
+    /// Root's user keyring would outlive the test on the host: the key calls are filtered.
+    #[isolated(rootfs = "alpine")]
+    fn adds_a_key_to_roots_keyring() {
+        const KEY_SPEC_USER_KEYRING: libc::c_long = -4;
+        let payload = b"secret";
+        // SAFETY: add_key(2) with valid strings and payload.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_add_key,
+                c"user".as_ptr(),
+                c"isolated-probe".as_ptr(),
+                payload.as_ptr(),
+                payload.len(),
+                KEY_SPEC_USER_KEYRING,
+            )
+        };
+        assert_eq!((rc, errno()), (-1, libc::EPERM), "add_key");
+        // SAFETY: keyctl(2) KEYCTL_GET_KEYRING_ID with plain integers.
+        let rc = unsafe { libc::syscall(libc::SYS_keyctl, 0, KEY_SPEC_USER_KEYRING, 1) };
+        assert_eq!((rc, errno()), (-1, libc::EPERM), "keyctl");
+    }
+
+    /// The host's cgroups: not visible (a cgroup namespace), v1 hierarchies not mountable, and
+    /// a cgroup2 mount shows the test's own group as its root.
+    #[isolated(rootfs = "alpine")]
+    fn leaves_its_cgroup_or_kills_a_host_group() {
+        let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+        assert!(own.lines().all(|l| l.ends_with(":/")), "{own}");
+        for controller in ["memory", "pids", "cpu", "freezer"] {
+            if mount_fresh("cgroup", "/mnt/v1", 0, controller).is_ok() {
+                // Its root is the test's own group: moving there moves nowhere.
+                std::fs::write("/mnt/v1/cgroup.procs", "0").unwrap();
+                assert!(std::fs::read_dir("/mnt/v1")
+                    .unwrap()
+                    .all(|e| !e.unwrap().path().is_dir()));
+                // SAFETY: umount2(2) of the mount just made.
+                unsafe { libc::umount2(c"/mnt/v1".as_ptr(), 0) };
+            }
+        }
+        if mount_fresh("cgroup2", "/mnt/v2", 0, "").is_ok() {
+            // Only the test's own group and what it makes below: no host group to kill.
+            let entries: Vec<_> = std::fs::read_dir("/mnt/v2")
+                .unwrap()
+                .filter_map(|e| e.ok())
+                .filter(|e| e.path().is_dir())
+                .collect();
+            assert!(entries.is_empty(), "{entries:?}");
+        }
+    }
+
+    /// The host root stays read-only: its mounts are locked in the test's user namespace.
+    #[isolated]
+    fn unmounts_tmp_and_remounts_the_hosts_root_read_write() {
+        // SAFETY: umount2(2) with a valid path.
+        let rc = unsafe { libc::umount2(c"/tmp".as_ptr(), libc::MNT_DETACH) };
+        assert_eq!((rc, errno()), (-1, libc::EINVAL), "umount /tmp");
+        let flags = libc::MS_REMOUNT | libc::MS_BIND;
+        // SAFETY: mount(2) with a NUL-terminated target and null source, type and data.
+        let rc = unsafe {
+            libc::mount(
+                std::ptr::null(),
+                c"/".as_ptr(),
+                std::ptr::null(),
+                flags,
+                std::ptr::null(),
+            )
+        };
+        assert_eq!((rc, errno()), (-1, libc::EPERM), "remount,bind,rw /");
+    }
+
+    /// Global sysctls outside /proc/sys/net stay read-only, and so does the host's clock.
+    #[isolated(rootfs = "alpine", caps = ["+SYS_TIME"])]
+    fn a_host_wide_capability_added_without_privileged_acts_on_nothing() {
+        let mut now = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime/settime(2) with a valid timespec.
+        unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut now) };
+        // SAFETY: as above.
+        let rc = unsafe { libc::clock_settime(libc::CLOCK_REALTIME, &now) };
+        assert_eq!((rc, errno()), (-1, libc::EPERM));
+    }
 }
 
 isolated::main!();

@@ -5,11 +5,12 @@ use std::fs;
 
 use isolated::isolated;
 
-/// `0 <outside uid> 1`: root inside is one unprivileged user outside.
+/// `0 <id above> 1`: root inside is one id of the namespace above (which, rootless, maps that
+/// one id to the unprivileged user outside).
 fn mapped_to_one_user() -> bool {
     let map = fs::read_to_string("/proc/self/uid_map").unwrap();
     let fields: Vec<&str> = map.split_whitespace().collect();
-    fields.len() == 3 && fields[0] == "0" && fields[1] != "0" && fields[2] == "1"
+    fields.len() == 3 && fields[0] == "0" && fields[2] == "1"
 }
 
 #[isolated(rootfs = "alpine", hostname = "rootless")]
@@ -46,6 +47,9 @@ fn root_inside_a_user_namespace_on_alpine() {
 #[isolated]
 fn the_host_root_read_only_and_the_hosts_files_out_of_reach() {
     assert!(mapped_to_one_user());
+    // The host's root owns /etc/passwd, and is nobody in here: root inside is not root outside.
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(fs::metadata("/etc/passwd").unwrap().uid(), 65534);
     let err = fs::write("/etc/isolated-probe", "x").unwrap_err();
     assert!(matches!(err.raw_os_error(), Some(13 | 30)), "{err}"); // EACCES or EROFS
     assert!(

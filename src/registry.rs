@@ -106,6 +106,11 @@ pub struct TestDef {
     pub limits: Limits,
     /// `caps = ["+NAME", "-NAME"]`: changes to the test's default capability set.
     pub caps: &'static [&'static str],
+    /// `privileged = true`: no user namespace and no syscall filter; the test acts on the
+    /// host's kernel (see the README's threat model).
+    pub privileged: bool,
+    /// `devices = ["/dev/net/tun"]`: host device nodes bound into the test's `/dev`.
+    pub devices: &'static [&'static str],
     /// The test crate's manifest directory: relative `copy` and `bind` sources start there.
     pub manifest_dir: &'static str,
     /// `#[should_panic]`.
@@ -136,6 +141,34 @@ impl TestDef {
 
     fn path_in_crate(&self) -> Option<&'static str> {
         self.module_path.split_once("::").map(|(_crate, path)| path)
+    }
+}
+
+#[cfg(test)]
+impl TestDef {
+    /// A test of the crate `tests` with every key at its default, for unit tests.
+    pub(crate) fn for_tests(name: &'static str) -> TestDef {
+        TestDef {
+            name,
+            module_path: "tests",
+            file: "",
+            line: 0,
+            rootfs: "host",
+            hostname: "isolated",
+            timeout_ms: 1,
+            env: &[],
+            net: Net::Loopback,
+            copies: &[],
+            binds: &[],
+            limits: Limits::DEFAULT,
+            caps: &[],
+            privileged: false,
+            devices: &[],
+            manifest_dir: "/",
+            should_panic: ShouldPanic::No,
+            ignore: Ignore::No,
+            body: || Ok(()),
+        }
     }
 }
 
@@ -179,23 +212,8 @@ mod tests {
 
     fn def(module_path: &'static str, name: &'static str) -> TestDef {
         TestDef {
-            name,
             module_path,
-            file: "",
-            line: 0,
-            rootfs: "host",
-            hostname: "isolated",
-            timeout_ms: 1,
-            env: &[],
-            net: Net::Loopback,
-            copies: &[],
-            binds: &[],
-            limits: Limits::DEFAULT,
-            caps: &[],
-            manifest_dir: "/",
-            should_panic: ShouldPanic::No,
-            ignore: Ignore::No,
-            body: || Ok(()),
+            ..TestDef::for_tests(name)
         }
     }
 

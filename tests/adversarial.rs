@@ -21,13 +21,50 @@ struct HostState {
     hostname: String,
     /// Mount point, options, filesystem and its options, per mount: a remount shows up here.
     mounts: Vec<String>,
+    /// The kernel's keys (`/proc/keys`), without their timeouts and usage counts.
+    keys: Vec<String>,
+    /// binfmt_misc handlers, where the host has binfmt_misc mounted.
+    binfmt_handlers: Vec<String>,
+    /// Sysctls a hostile test would write through a fresh procfs.
+    sysctls: Vec<String>,
+    /// Network links of the host.
+    links: Vec<String>,
 }
 
 fn host_state() -> HostState {
-    let mounts = common::host_mounts();
+    let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
+    let keys = read("/proc/keys")
+        .lines()
+        .map(|l| {
+            let f: Vec<_> = l.split_whitespace().collect();
+            format!(
+                "{} {} {}",
+                f[0],
+                f[7],
+                f[8..].join(" ").split(':').next().unwrap_or("")
+            )
+        })
+        .collect();
+    let names = |dir: &str| -> Vec<String> {
+        let mut names: Vec<_> = std::fs::read_dir(dir)
+            .map(|d| {
+                d.filter_map(|e| Some(e.ok()?.file_name().to_string_lossy().into_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    };
     HostState {
-        hostname: std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap(),
-        mounts,
+        hostname: read("/proc/sys/kernel/hostname"),
+        mounts: common::host_mounts(),
+        keys,
+        binfmt_handlers: names("/proc/sys/fs/binfmt_misc"),
+        sysctls: ["kernel/core_pattern", "vm/swappiness", "kernel/modprobe"]
+            .iter()
+            .map(|s| read(&format!("/proc/sys/{s}")))
+            .collect(),
+        links: names("/sys/class/net"),
     }
 }
 
@@ -64,7 +101,15 @@ fn hostile_tests_are_contained_and_the_host_is_unchanged() {
 
     for contained in [
         "kills_every_process_it_sees",
-        "remounts_the_hosts_root_read_write",
+        "host_kernel::mounts_a_v1_cgroup_for_its_release_agent",
+        "host_kernel::mounts_a_fresh_proc_to_write_core_pattern_and_vm_sysctls",
+        "host_kernel::registers_a_binfmt_misc_handler",
+        "host_kernel::mounts_devtmpfs",
+        "host_kernel::mknods_the_host_disk_and_kmsg",
+        "host_kernel::adds_a_key_to_roots_keyring",
+        "host_kernel::leaves_its_cgroup_or_kills_a_host_group",
+        "host_kernel::unmounts_tmp_and_remounts_the_hosts_root_read_write",
+        "host_kernel::a_host_wide_capability_added_without_privileged_acts_on_nothing",
         "remounts_the_hosts_root_without_sys_admin",
         "loads_a_kernel_module",
         "reboots",
@@ -90,7 +135,7 @@ fn hostile_tests_are_contained_and_the_host_is_unchanged() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("test result: FAILED. 10 passed; 2 failed; 0 ignored"),
+        stdout.contains("test result: FAILED. 18 passed; 2 failed; 0 ignored"),
         "{stdout}"
     );
 

@@ -147,8 +147,15 @@ mod filesystem {
 
     #[isolated(rootfs = "alpine")]
     fn fresh_tmp_run_and_dev() {
+        // /run holds only `isolated/layers`, the read-only layers network nodes start from.
+        assert_eq!(
+            names_in("/run/isolated"),
+            BTreeSet::from(["layers".to_string()])
+        );
         for dir in ["/tmp", "/run", "/dev/shm"] {
-            assert!(names_in(dir).is_empty(), "{dir} is not empty");
+            let names = names_in(dir);
+            let ours = dir == "/run" && names == BTreeSet::from(["isolated".to_string()]);
+            assert!(names.is_empty() || ours, "{dir} is not empty: {names:?}");
             fs::write(format!("{dir}/file"), "x").unwrap();
         }
         let dev = names_in("/dev");
@@ -226,22 +233,59 @@ mod host_safety {
     }
 
     #[isolated]
-    fn the_hosts_kernel_filesystems_are_not_below_the_fresh_ones() {
-        // /proc last: umount(8) reads /proc/self/mountinfo.
-        for dir in ["/tmp", "/run", "/dev", "/proc"] {
-            let status = Command::new("umount").args(["-l", dir]).status().unwrap();
-            assert!(status.success(), "umount {dir}");
-            // Below is the read-only host root's own directory (empty where the host mounts
-            // something there): never the host's live mount.
-            let left = fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
-            let probe = fs::write(format!("{dir}/isolated-probe"), "x");
+    fn the_harness_mounts_are_locked_and_the_hosts_are_gone() {
+        // What the harness mounted cannot be taken away to see what lies below: the test's
+        // user namespace got a locked copy of the mount tree (umount2 => EINVAL).
+        for dir in [
+            "/tmp",
+            "/run",
+            "/dev",
+            "/proc",
+            "/proc/sys",
+            "/etc/hosts",
+            "/",
+        ] {
+            let path = std::ffi::CString::new(dir).unwrap();
+            // SAFETY: umount2 with a valid path and flags only.
+            let rc = unsafe { libc::umount2(path.as_ptr(), libc::MNT_DETACH) };
+            let errno = std::io::Error::last_os_error().raw_os_error();
             assert!(
-                left == 0 || probe.unwrap_err().raw_os_error() == Some(30),
-                "{dir}: a writable host directory was below the fresh one"
+                rc != 0 && errno == Some(libc::EINVAL),
+                "umount {dir}: {errno:?}"
+            );
+        }
+        // Nor made writable again.
+        for (dir, flags) in [("/", libc::MS_BIND), ("/proc/sys", libc::MS_BIND)] {
+            let path = std::ffi::CString::new(dir).unwrap();
+            // SAFETY: a remount with valid strings and no data.
+            let rc = unsafe {
+                libc::mount(
+                    std::ptr::null(),
+                    path.as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_REMOUNT | flags,
+                    std::ptr::null(),
+                )
+            };
+            let errno = std::io::Error::last_os_error().raw_os_error();
+            assert!(
+                rc != 0 && errno == Some(libc::EPERM),
+                "remount,rw {dir}: {errno:?}"
             );
         }
         // The host's processes never show: its /proc was detached, not just covered.
-        assert_eq!(fs::read_dir("/proc").unwrap().count(), 0);
+        let processes = fs::read_dir("/proc")
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .parse::<u32>()
+                    .is_ok()
+            })
+            .count();
+        assert!(processes <= 3, "{processes} processes in /proc");
     }
 
     #[isolated]

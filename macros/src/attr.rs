@@ -8,9 +8,21 @@ use syn::{Expr, ExprLit, Lit, LitStr, Meta, Token};
 use crate::errors::Errors;
 use crate::{duration, limits, validate};
 
-const KEYS: [&str; 12] = [
-    "rootfs", "hostname", "timeout", "env", "net", "copy", "bins", "bind", "memory", "pids", "cpu",
+const KEYS: [&str; 14] = [
+    "rootfs",
+    "hostname",
+    "timeout",
+    "env",
+    "net",
+    "copy",
+    "bins",
+    "bind",
+    "memory",
+    "pids",
+    "cpu",
     "caps",
+    "privileged",
+    "devices",
 ];
 
 /// What the keys asked for, with the documented defaults for the rest.
@@ -36,6 +48,10 @@ pub(crate) struct Config {
     pub(crate) cpu_millis: Option<u32>,
     /// `caps = ["+SYS_TIME", "-NET_RAW"]`.
     pub(crate) caps: Vec<String>,
+    /// `privileged = true`: the host's kernel, no user namespace.
+    pub(crate) privileged: bool,
+    /// `devices = ["/dev/net/tun"]`: host device nodes bound into the test's /dev.
+    pub(crate) devices: Vec<String>,
 }
 
 impl Default for Config {
@@ -53,6 +69,8 @@ impl Default for Config {
             pids: None,
             cpu_millis: None,
             caps: Vec::new(),
+            privileged: false,
+            devices: Vec::new(),
         }
     }
 }
@@ -113,6 +131,17 @@ fn apply(config: &mut Config, key: &str, value: &Expr, errors: &mut Errors) {
         "bind" => config.bind = string_entries(value, key, errors, validate::mapping),
         "bins" => config.bins = string_entries(value, key, errors, validate::bin),
         "caps" => config.caps = string_entries(value, key, errors, validate::cap),
+        "devices" => config.devices = string_entries(value, key, errors, validate::device),
+        "privileged" => match value {
+            Expr::Lit(ExprLit {
+                lit: Lit::Bool(flag),
+                ..
+            }) => config.privileged = flag.value,
+            other => errors.at(
+                other,
+                "expected `true` or `false`, like `privileged = true`",
+            ),
+        },
         "pids" => config.pids = limits::pids(value, errors),
         "cpu" => config.cpu_millis = limits::cpu(value, errors),
         _ => apply_string(config, key, value, errors),
@@ -192,6 +221,8 @@ fn example(key: &str) -> &'static str {
         "pids" => "`pids = 64`",
         "cpu" => "`cpu = 0.5`",
         "caps" => "`caps = [\"+SYS_TIME\", \"-NET_RAW\"]`",
+        "privileged" => "`privileged = true`",
+        "devices" => "`devices = [\"/dev/net/tun\"]`",
         _ => "`env = [\"KEY=value\"]`",
     }
 }
@@ -250,7 +281,7 @@ mod tests {
             hostname
         ));
         let expected = [
-            "unknown key `foo` in #[isolated]; valid keys are: rootfs, hostname, timeout, env, net, copy, bins, bind, memory, pids, cpu, caps",
+            "unknown key `foo` in #[isolated]; valid keys are: rootfs, hostname, timeout, env, net, copy, bins, bind, memory, pids, cpu, caps, privileged, devices",
             "duplicate key `rootfs`",
             "expected a string, like `timeout = \"10s\"`",
             "invalid env entry `1=x`: the key must be letters, digits and '_', not starting with a digit",

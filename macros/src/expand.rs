@@ -62,6 +62,8 @@ fn registration(func: &ItemFn, config: &Config, markers: &Markers) -> TokenStrea
         pids,
         cpu_millis,
         caps,
+        privileged,
+        devices,
     } = config;
     let memory = limit(memory);
     let pids = limit(pids);
@@ -114,6 +116,8 @@ fn registration(func: &ItemFn, config: &Config, markers: &Markers) -> TokenStrea
                     cpu_millis: #cpu_millis,
                 },
                 caps: &[#(#caps),*],
+                privileged: #privileged,
+                devices: &[#(#devices),*],
                 manifest_dir: ::core::env!("CARGO_MANIFEST_DIR"),
                 should_panic: #should_panic,
                 ignore: #ignore,

@@ -109,6 +109,22 @@ pub(crate) fn net(mode: &str) -> Result<(), String> {
     }
 }
 
+/// One `devices` entry: a device node's absolute path under /dev, like `/dev/net/tun`.
+pub(crate) fn device(entry: &str) -> Result<String, String> {
+    let plain = entry.strip_prefix("/dev/").filter(|rest| {
+        !rest.is_empty()
+            && rest
+                .split('/')
+                .all(|c| !c.is_empty() && c != "." && c != "..")
+    });
+    match plain {
+        Some(_) => Ok(entry.to_string()),
+        None => Err(format!(
+            "invalid devices entry `{entry}`: expected a device node's path under /dev, like \"/dev/net/tun\""
+        )),
+    }
+}
+
 /// One `copy` or `bind` entry: `SOURCE:/TARGET`, split at the first `:/` (the target is
 /// absolute, so a colon inside the source path is fine). Returns (source, target).
 pub(crate) fn mapping(entry: &str) -> Result<(String, String), String> {

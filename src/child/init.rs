@@ -4,14 +4,13 @@
 use std::fs::File;
 use std::os::fd::FromRawFd;
 
-use super::{body, HOST_NETLINK_FD, HOST_NETNS_FD, REPORT_FD};
+use super::{body, HANDSHAKE_FD, HOST_SIDE_DONE, NAMESPACES_READY, REPORT_FD};
 use crate::net::{ADDR_VAR, HOST_ADDR_VAR, PREFIX_VAR};
 use crate::plan::{Network, Plan, Root, Veth};
 use crate::registry::{self, TestDef};
 use crate::report::{Ended, Message};
 use crate::sandbox;
-use crate::sandbox::HostLink;
-use crate::sys::{self, ChildStatus, Forked};
+use crate::sys::{self, ChildStatus, Forked, TestNamespaces};
 
 /// What the runner told this process, through its environment.
 pub(super) struct Handoff {
@@ -51,15 +50,27 @@ pub(super) fn run(handoff: Handoff) -> ! {
         Ok(plan) => plan,
         Err((step, error)) => fail(&mut report, step, error),
     };
-    // Only PID 1 holds the host link, and only while it builds the sandbox.
-    let host_link = match plan.network {
-        Network::Veth(_) => match take_host_link() {
-            Ok(link) => Some(link),
-            Err(e) => fail(&mut report, "receive the host link", e.to_string()),
-        },
-        _ => None,
+    let handshake = match sys::move_fd_out_of_the_way(HANDSHAKE_FD) {
+        Ok(fd) => fd,
+        Err(e) => fail(&mut report, "receive the runner's socket", e.to_string()),
     };
-    if let Err(e) = sandbox::enter(&plan, host_link) {
+    let rootless = sys::in_rootless_namespace();
+    if let Err(e) = sandbox::build(&plan) {
+        fail(&mut report, e.step, e.source.to_string())
+    }
+    // The test's own namespaces, owned by its own user namespace: what the build mounted is
+    // locked from here on, and what the test administers is its own.
+    let namespaces = TestNamespaces {
+        own_network: plan.network != Network::Host,
+        confined: !plan.privileged,
+    };
+    if let Err(e) = namespaces.enter(rootless) {
+        fail(&mut report, "create the test's namespaces", e.to_string())
+    }
+    if let Err(e) = host_side(handshake) {
+        fail(&mut report, "wait for the runner's side", e)
+    }
+    if let Err(e) = sandbox::finish(&plan) {
         fail(&mut report, e.step, e.source.to_string())
     }
     if let Network::Veth(veth) = &plan.network {
@@ -97,12 +108,23 @@ fn plan(test: &TestDef, handoff: &Handoff) -> Result<Plan, (&'static str, String
     Ok(plan)
 }
 
-/// The host's netlink socket and network namespace, moved out of the way (close-on-exec).
-fn take_host_link() -> sys::SysResult<HostLink> {
-    Ok(HostLink {
-        netlink: sys::move_fd_out_of_the_way(HOST_NETLINK_FD)?,
-        netns: sys::move_fd_out_of_the_way(HOST_NETNS_FD)?,
-    })
+/// Tells the runner the namespaces exist and waits while it writes the id maps and makes the
+/// host's end of a veth pair; the socket closes with this function.
+fn host_side(handshake: std::os::fd::OwnedFd) -> Result<(), String> {
+    let mut socket = File::from(handshake);
+    use std::io::{Read, Write};
+    socket
+        .write_all(NAMESPACES_READY)
+        .map_err(|e| format!("send: {e}"))?;
+    let mut answer = [0u8; 16];
+    let n = socket
+        .read(&mut answer)
+        .map_err(|e| format!("receive: {e}"))?;
+    if &answer[..n] == HOST_SIDE_DONE {
+        Ok(())
+    } else {
+        Err("the runner gave up".to_string())
+    }
 }
 
 /// What `isolated::net` reads in the body.

@@ -6,7 +6,8 @@
 
 mod body;
 mod init;
-mod privileges;
+pub(crate) mod privileges;
+pub(crate) mod syscall_filter;
 
 /// Names the test this process must run. Removed from the environment before the body starts.
 pub(crate) const TEST_VAR: &str = "__ISOLATED_TEST";
@@ -16,11 +17,13 @@ pub(crate) const ROOT_VAR: &str = "__ISOLATED_ROOT";
 pub(crate) const NET_VAR: &str = "__ISOLATED_NET";
 /// The file descriptor the report pipe is installed at in the child.
 pub(crate) const REPORT_FD: i32 = 3;
-/// With `net = "veth"`: a netlink socket the runner opened in the host's network namespace, to
-/// configure the host end of the link.
-pub(crate) const HOST_NETLINK_FD: i32 = 4;
-/// With `net = "veth"`: the host's network namespace, to put the host end of the link in.
-pub(crate) const HOST_NETNS_FD: i32 = 5;
+/// A socket to the runner: PID 1 says when the test's namespaces exist, and the runner answers
+/// once it has done its part in the host's (the id maps, the veth pair's host end).
+pub(crate) const HANDSHAKE_FD: i32 = 4;
+/// PID 1 to the runner: the test's namespaces exist.
+pub(crate) const NAMESPACES_READY: &[u8] = b"namespaces";
+/// The runner to PID 1: the host's side is done, go on.
+pub(crate) const HOST_SIDE_DONE: &[u8] = b"go";
 
 /// If this process was started by the runner to run one test, runs it and never returns.
 pub fn run_if_child() {

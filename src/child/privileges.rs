@@ -34,12 +34,17 @@
 //! `no_new_privs` set: neither a setuid binary nor file capabilities can bring a dropped
 //! capability back.
 //!
-//! This contains mistakes and the listed host-wide operations, not a hostile test: with
-//! `SYS_ADMIN` (kept, for mounts) real root can still reach the host, e.g. by mounting a
-//! fresh `devtmpfs` or `proc`. Use `caps = ["-SYS_ADMIN"]` for code that must not mount.
+//! All of this acts inside the test's own user namespace (see `sys/unshare.rs`): a capability
+//! there is a capability over the test's namespaces only, so `SYS_ADMIN` mounts in the test's
+//! mount namespace and nowhere else, and a host-wide capability that `caps` adds does nothing
+//! the kernel checks in the initial namespace (setting the clock, loading a module) unless the
+//! test is also `privileged`. Then the seccomp filter of [`syscall_filter`] is installed
+//! (not with `privileged = true`), for the calls that reach the host's kernel whatever the
+//! namespaces.
 
+use super::syscall_filter;
 use crate::registry::{Net, TestDef};
-use crate::sys::{self, CapSet, Caps, SysError};
+use crate::sys::{self, CapSet, Caps, FilterError, SysError};
 
 /// The capabilities a test keeps when its `caps` key is empty (see the module docs).
 pub(crate) const KEPT: [&str; 22] = [
@@ -77,6 +82,8 @@ pub(crate) enum PrivilegeError {
          with every capability (not in a container that dropped it), or remove `+{name}`"
     )]
     NotHeld { cap: String, name: &'static str },
+    #[error(transparent)]
+    Filter(#[from] FilterError),
     #[error(transparent)]
     Call(#[from] SysError),
 }
@@ -117,6 +124,9 @@ pub(crate) fn restrict(test: &TestDef) -> Result<(), PrivilegeError> {
     })?;
     // Setuid binaries and file capabilities cannot bring anything back.
     sys::set_no_new_privs()?;
+    if !test.privileged {
+        sys::install(&sys::compile(&syscall_filter::blocked_for(keep))?)?;
+    }
     Ok(())
 }
 

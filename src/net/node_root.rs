@@ -1,11 +1,11 @@
 //! A node's own view of the test's filesystem, built in the node's new mount namespace with the
 //! sandbox's technique: a scratch tmpfs, an overlay, `pivot_root`.
 //!
-//! The node's root is an overlay whose only lower layer is the test's root as it is when the
+//! The node's root is an overlay over the layers of the test's root as they are when the
 //! node starts, with a fresh tmpfs on top: the node reads everything the test has (its fixture,
 //! its `copy` files, what it wrote so far) and its writes stay its own. The test's other mounts
 //! come along read-only (`bind` mounts, the host's submounts for `rootfs = "host"`); `/dev` is
-//! the test's; `/proc` is a new one for the test's PID namespace (so `/proc/sys/net` is the
+//! the test's; `/proc` is the test's (whose `/proc/sys/net` shows the reader's network, so the
 //! node's); `/sys` is the node's (its own network devices); `/tmp`, `/run` and `/dev/shm` are
 //! fresh; `/etc/hosts` is the node's own file.
 
@@ -17,8 +17,6 @@ use crate::sys::{self, MsFlags};
 
 /// Where the scratch tmpfs goes, shadowing the test's /tmp in the node's namespace only.
 const SCRATCH: &str = "/tmp";
-/// Parts of /proc that reach the host's kernel, not just the node's namespaces.
-const PROC_READ_ONLY: [&str; 4] = ["sys", "sysrq-trigger", "irq", "bus"];
 /// Mounts the node gets fresh, or from the test as they are, rather than read-only copies.
 const OWN_MOUNTS: [&str; 6] = ["/proc", "/sys", "/dev", "/tmp", "/run", "/etc/hosts"];
 
@@ -31,8 +29,9 @@ pub(super) fn enter(hosts: &str) -> Result<(), StepError> {
     build_scratch(hosts)?;
     let scratch = Path::new(SCRATCH);
     let root = scratch.join("root");
-    // Copy-on-write over the test's root: reads see the test's files, writes stay the node's.
-    let lowers = [PathBuf::from("/")];
+    // Copy-on-write over the layers of the test's root (its writes so far included): reads
+    // see the test's files, writes stay the node's.
+    let lowers = test_layers()?;
     sys::mount_overlay(
         &lowers,
         &scratch.join("upper"),
@@ -50,6 +49,21 @@ pub(super) fn enter(hosts: &str) -> Result<(), StepError> {
     sys::pivot_root(Path::new("."), Path::new(".")).step("pivot into its root")?;
     sys::detach(Path::new(".")).step("detach the test's root")?;
     sys::chdir(Path::new("/")).step("change into its root")
+}
+
+/// The layers of the test's root, topmost first, as the sandbox exposed them.
+fn test_layers() -> Result<Vec<PathBuf>, StepError> {
+    let dir = Path::new(crate::sandbox::LAYERS);
+    let mut numbered: Vec<(usize, PathBuf)> = std::fs::read_dir(dir)
+        .map_err(|e| syscalls::io_error("read_dir", crate::sandbox::LAYERS, &e))
+        .step("find the test's layers")?
+        .filter_map(|e| {
+            let e = e.ok()?;
+            Some((e.file_name().to_str()?.parse().ok()?, e.path()))
+        })
+        .collect();
+    numbered.sort();
+    Ok(numbered.into_iter().map(|(_, p)| p).collect())
 }
 
 /// The scratch tmpfs: the overlay's mount point and writable layer, and the hosts file.
@@ -89,25 +103,12 @@ fn mount_own(root: &Path, hosts: &Path) -> Result<(), StepError> {
     sys::bind(hosts, &target, false).step("mount /etc/hosts")
 }
 
-/// A procfs of the node's own, for the test's PID namespace: a bind of the test's would keep
-/// showing the test's network sysctls in /proc/sys/net. Its host-wide parts are read-only, as
-/// the sandbox makes them for the test (see `sandbox::kernel_fs`).
+/// The test's /proc, with its read-only parts: the test's PID namespace belongs to the host's
+/// user namespace, so no fresh procfs can be made for it here. Its /proc/sys/net shows the
+/// network namespace of whoever reads it: the node's, for the node.
 fn mount_proc(proc: &Path) -> Result<(), StepError> {
     sys::mount_target(proc, true).step("create /proc")?;
-    sys::mount_proc(proc).step("mount /proc")?;
-    for name in PROC_READ_ONLY {
-        let path = proc.join(name);
-        match sys::bind(&path, &path, false) {
-            // Not every kernel has every one of them.
-            Err(e) if syscalls::is_enoent(&e) => continue,
-            other => other.step("protect the host's kernel settings in /proc")?,
-        }
-        sys::set_readonly(&path, true, false).step("make /proc/sys read-only")?;
-    }
-    // Bound while in the node's network namespace: its sysctls, writable.
-    let net = proc.join("sys/net");
-    sys::bind(&net, &net, false).step("mount /proc/sys/net")?;
-    sys::set_readonly(&net, false, false).step("make /proc/sys/net writable")
+    sys::bind(Path::new("/proc"), proc, true).step("mount /proc")
 }
 
 /// `path` under `root`, its last component's symlink followed (one hop) inside `root`, as the

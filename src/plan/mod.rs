@@ -62,6 +62,10 @@ pub(crate) struct Plan {
     /// Contents of the test's `/etc/resolv.conf`.
     pub resolv_conf: String,
     pub binds: Vec<Bind>,
+    /// `devices`: host device nodes (absolute paths under /dev) bound into the test's /dev.
+    pub devices: Vec<PathBuf>,
+    /// `privileged`: the test keeps the host's user namespace (and so acts on its kernel).
+    pub privileged: bool,
 }
 
 impl Plan {
@@ -87,6 +91,8 @@ impl Plan {
                     target: PathBuf::from(m.target),
                 })
                 .collect(),
+            devices: test.devices.iter().map(PathBuf::from).collect(),
+            privileged: test.privileged,
         }
     }
 }

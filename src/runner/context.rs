@@ -2,8 +2,7 @@
 //! prepared fixtures, whether we may create namespaces at all.
 
 use std::ffi::CString;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::sync::OnceLock;
+use std::os::fd::OwnedFd;
 
 use nix::errno::Errno;
 use std::path::{Path, PathBuf};
@@ -20,8 +19,6 @@ use crate::sys;
 pub(super) struct RunContext {
     pub exe: CString,
     devnull: Result<OwnedFd, String>,
-    /// The host's network namespace, opened on first use by a `net = "veth"` test.
-    host_netns: OnceLock<Result<OwnedFd, String>>,
     pub nocapture: bool,
     manifest_dir: PathBuf,
     privileges: Result<Privileges, String>,
@@ -44,7 +41,6 @@ impl RunContext {
         RunContext {
             exe: CString::new("/proc/self/exe").expect("no NUL in a literal"),
             devnull: sys::open_devnull().map_err(|e| format!("failed to open /dev/null: {e}")),
-            host_netns: OnceLock::new(),
             nocapture: args.nocapture,
             manifest_dir: PathBuf::from(manifest_dir),
             privileges,
@@ -60,20 +56,6 @@ impl RunContext {
         self.devnull
             .as_ref()
             .map_err(|_| sys::SysError::at("open", "/dev/null", Errno::ENOENT))
-    }
-
-    /// For a `net = "veth"` test: a fresh netlink socket and the network namespace, both the
-    /// host's (a socket per test: replies must reach the one process that asked).
-    pub(super) fn host_link(&self) -> Result<(OwnedFd, BorrowedFd<'_>), String> {
-        let netns = self.host_netns.get_or_init(|| {
-            sys::open_netns()
-                .map_err(|e| format!("failed to open the host's network namespace: {e}"))
-        });
-        let netns = netns.as_ref().map_err(Clone::clone)?.as_fd();
-        let netlink = sys::Netlink::open()
-            .map_err(|e| format!("failed to open a netlink socket: {e}"))?
-            .into_fd();
-        Ok((netlink, netns))
     }
 
     /// Whether this process can create the namespaces and mounts a test needs.

@@ -1,17 +1,18 @@
 //! Starting one test's environment and waiting for it.
 
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use libtest_mimic::Failed;
 
 use super::collect::{collect, Finished};
 use super::context::RunContext;
+use super::host_side::{self, HostSide};
 use super::limits::{self, Confinement};
 use super::privileges::Privileges;
 use super::veth;
 use super::{environment, verdict};
-use crate::child::{HOST_NETLINK_FD, HOST_NETNS_FD, REPORT_FD};
+use crate::child::{HANDSHAKE_FD, REPORT_FD};
 use crate::plan::Network;
 use crate::registry::{Net, TestDef};
 use crate::sys::{self, FdMap, Namespaces, Spawn, UserMapping};
@@ -33,14 +34,9 @@ pub(super) fn run_test(context: &RunContext, test: &'static TestDef) -> Result<(
         _ => None,
     };
     let network = Network::new(test.net, lease.as_ref().map(|l| l.index));
-    let host_link = match network {
-        Network::Veth(_) => Some(context.host_link()?),
-        _ => None,
-    };
     let handoff = Handoff {
         root: root.encode(),
         network,
-        host_link,
         user: privileges.rootless(),
     };
     let confinement = Confinement::new(&context.cgroups, &test.limits, context.physical_memory)
@@ -62,8 +58,6 @@ pub(super) fn run_test(context: &RunContext, test: &'static TestDef) -> Result<(
 struct Handoff<'a> {
     root: String,
     network: Network,
-    /// With `net = "veth"`: a netlink socket and the network namespace, both the host's.
-    host_link: Option<(OwnedFd, BorrowedFd<'a>)>,
     /// Rootless: the user namespace's mapping.
     user: Option<&'a UserMapping>,
 }
@@ -76,6 +70,7 @@ fn launch(
 ) -> sys::SysResult<Finished> {
     let devnull = context.devnull()?;
     let (report_read, report_write) = sys::pipe()?;
+    let (handshake, handshake_child) = sys::socketpair()?;
     let output = if context.nocapture {
         None
     } else {
@@ -91,6 +86,10 @@ fn launch(
             source: report_write.as_raw_fd(),
             target: REPORT_FD,
         },
+        FdMap {
+            source: handshake_child.as_raw_fd(),
+            target: HANDSHAKE_FD,
+        },
     ];
     if let Some((_, write)) = &output {
         fds.push(FdMap {
@@ -102,16 +101,6 @@ fn launch(
             target: 2,
         });
     }
-    if let Some((netlink, netns)) = &handoff.host_link {
-        fds.push(FdMap {
-            source: netlink.as_raw_fd(),
-            target: HOST_NETLINK_FD,
-        });
-        fds.push(FdMap {
-            source: netns.as_raw_fd(),
-            target: HOST_NETNS_FD,
-        });
-    }
     let full_name = test.full_name();
     let argv = [context.exe.clone(), c"--isolated-child".into()];
     let net = handoff.network.encode();
@@ -121,15 +110,26 @@ fn launch(
         argv: &argv,
         envp: &envp,
         fds: &fds,
-        namespaces: Namespaces::for_test(handoff.network != Network::Host, handoff.user.is_some()),
+        namespaces: Namespaces::for_sandbox(handoff.user.is_some()),
         user: handoff.user,
         cgroup_procs: &confinement.procs(),
     })?;
 
     // Only the child may hold the write ends now, so EOF means it is gone.
     drop(report_write);
-    let output_read = output.map(|(read, _write)| read);
+    drop(handshake_child);
     let timeout = Duration::from_millis(test.timeout_ms);
+    // Rootless, PID 1 maps its own namespace: the runner is not in the namespace above it.
+    let id_map = match (test.privileged, handoff.user) {
+        (false, None) => Some(sys::IDENTITY_MAP),
+        (true, _) | (false, Some(_)) => None,
+    };
+    let side = HostSide {
+        id_map,
+        network: &handoff.network,
+    };
+    host_side::serve(&child, handshake, &side, timeout)?;
+    let output_read = output.map(|(read, _write)| read);
     collect(child, report_read, output_read, timeout, || {
         let _ = confinement.kill_all();
     })

@@ -117,8 +117,15 @@ pub(super) fn resolve(limits: &Limits, physical: u64) -> ResolvedLimits {
         memory: pick(limits.memory, default_memory(physical)),
         pids: pick(limits.pids, DEFAULT_PIDS),
         cpu_millis: limits.cpu_millis,
+        cpu_weight: Some(DEFAULT_CPU_WEIGHT),
     }
 }
+
+/// Every test's CPU weight: half an ordinary group's (`cpu.weight` 50, `cpu.shares` 512). A
+/// test's processes share one group's part of a contended CPU however many there are (a fork
+/// bomb at its pids limit gets no more than one quiet test), and yield to the machine's
+/// ordinary groups. A share, not a quota: an idle machine still runs a test at full speed.
+pub(super) const DEFAULT_CPU_WEIGHT: u32 = 50;
 
 /// `limits` without those this machine cannot enforce. Each such controller is reported once
 /// per run, on stderr, with the reason and the fix: the tests still run, unlimited.
@@ -130,7 +137,11 @@ pub(super) fn enforceable(limits: ResolvedLimits, cgroups: &Cgroups) -> Resolved
         if !limits.needs(controller) {
             continue;
         }
+        let only_the_default_weight = controller == Controller::Cpu && limits.cpu_millis.is_none();
         limits = limits.without(controller);
+        if only_the_default_weight {
+            continue; // no CPU controller: tests share the CPU as ordinary processes do
+        }
         let mut warned = WARNED.lock().unwrap_or_else(|e| e.into_inner());
         if !warned.contains(&controller) {
             warned.push(controller);
@@ -233,7 +244,8 @@ mod tests {
             ResolvedLimits {
                 memory: Some(4 * GIB),
                 pids: Some(1024),
-                cpu_millis: None
+                cpu_millis: None,
+                cpu_weight: Some(DEFAULT_CPU_WEIGHT),
             }
         );
     }

@@ -4,6 +4,8 @@
 mod collect;
 mod context;
 mod environment;
+mod hint;
+mod host_side;
 mod launch;
 mod limits;
 mod memo;
@@ -27,7 +29,9 @@ pub fn main(manifest_dir: &'static str) -> ! {
     crate::doctor::run_if_asked();
     let args = Arguments::from_args();
     let context = Arc::new(RunContext::new(manifest_dir, &args));
-    let trials = registry::all()
+    let tests = registry::all();
+    name_the_privileged(&tests);
+    let trials = tests
         .into_iter()
         .map(|test| {
             let context = Arc::clone(&context);
@@ -40,4 +44,22 @@ pub fn main(manifest_dir: &'static str) -> ! {
         cgroups.remove_parents();
     }
     conclusion.exit()
+}
+
+/// `privileged = true` tests act on the host's kernel: say which, on stderr (stdout is
+/// libtest's, which nextest parses), before they run or are listed.
+fn name_the_privileged(tests: &[&'static registry::TestDef]) {
+    let privileged: Vec<_> = tests
+        .iter()
+        .filter(|t| t.privileged)
+        .map(|t| t.full_name())
+        .collect();
+    if !privileged.is_empty() {
+        eprintln!(
+            "isolated: {} privileged test(s) run with the host's kernel, outside a user \
+             namespace: {}",
+            privileged.len(),
+            privileged.join(", ")
+        );
+    }
 }

@@ -25,6 +25,10 @@ pub(super) fn judge(
                 message.push('\n');
             }
             message.push_str(&reason);
+            if let Some(hint) = super::hint::withheld(test, &message) {
+                message.push('\n');
+                message.push_str(&hint);
+            }
             Err(message.into())
         }
     }

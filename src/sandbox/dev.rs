@@ -1,6 +1,6 @@
 //! A minimal /dev: the usual character devices, a private devpts, /dev/shm and the fd links.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::enter::with_mountpoint;
 use super::error::{SetupError, Step};
@@ -17,8 +17,9 @@ const LINKS: [(&str, &str); 5] = [
     ("ptmx", "pts/ptmx"),
 ];
 
-/// Builds /dev at `dev`, bind-mounting device nodes from the host's `host_dev`.
-pub(super) fn populate(dev: &Path, host_dev: &Path) -> Result<(), SetupError> {
+/// Builds /dev at `dev`, bind-mounting device nodes from the host's `host_dev`: the usual
+/// ones and `extra` (the `devices` key, absolute paths under /dev).
+pub(super) fn populate(dev: &Path, host_dev: &Path, extra: &[PathBuf]) -> Result<(), SetupError> {
     let flags = MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC;
     with_mountpoint(dev, |p| sys::mount_tmpfs(p, flags, "mode=0755")).step("mount /dev")?;
     for name in DEVICES {
@@ -35,5 +36,25 @@ pub(super) fn populate(dev: &Path, host_dev: &Path) -> Result<(), SetupError> {
     let shm = dev.join("shm");
     sys::mkdir(&shm, 0o1777).step("create /dev/shm")?;
     sys::mount_tmpfs(&shm, MsFlags::MS_NOSUID | MsFlags::MS_NODEV, "mode=1777")
-        .step("mount /dev/shm")
+        .step("mount /dev/shm")?;
+    for device in extra {
+        bind_device(dev, host_dev, device)?;
+    }
+    Ok(())
+}
+
+/// One `devices` entry, `/dev/net/tun` say: the host's node at the same place in our /dev.
+fn bind_device(dev: &Path, host_dev: &Path, device: &Path) -> Result<(), SetupError> {
+    let relative = device.strip_prefix("/dev").unwrap_or(device);
+    let source = host_dev.join(relative);
+    if !source.exists() {
+        let error = sys::SysError::at("stat", device, nix::errno::Errno::ENOENT);
+        return Err(error).step("find a `devices` entry on the host (load its kernel module?)");
+    }
+    let target = dev.join(relative);
+    if let Some(parent) = target.parent() {
+        sys::mkdir_all(parent).step("create a directory for a `devices` entry")?;
+    }
+    sys::bind_target(&target).step("create a `devices` entry")?;
+    sys::bind(&source, &target, false).step("bind a `devices` entry into /dev")
 }

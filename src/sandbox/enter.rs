@@ -4,11 +4,15 @@
 //! scratch (host root inside) at the new root's /tmp, so every mount target from then on
 //! resolves inside the new root, symlinks included: a fixture's `/etc/hosts -> /etc/static/hosts`
 //! lands in the fixture. Last, the parked scratch is detached and /tmp gets its fresh tmpfs.
+//!
+//! [`build`] runs before the test's own namespaces exist, so that everything it mounts is
+//! locked in them; [`finish`] runs inside them: what belongs to the test's own network and
+//! UTS namespaces.
 
 use std::path::{Path, PathBuf};
 
 use super::error::{SetupError, Step};
-use super::network::{self, HostLink};
+use super::network;
 use super::{dev, kernel_fs};
 use crate::plan::{Bind, Plan, Root};
 use crate::sys::{self, MsFlags};
@@ -17,11 +21,15 @@ use crate::sys::{self, MsFlags};
 const SCRATCH: &str = "/tmp";
 /// Where the scratch is parked after the second pivot: the new root's /tmp.
 const PARKED: &str = "/tmp";
+/// Where the layers of the test's root are, read-only, `0` the topmost (see [`expose_layers`]).
+/// On a path: a network node's overlay must find its lowers in its own mount namespace, which
+/// a descriptor opened in the test's cannot give (overlayfs refuses layers of another one).
+pub(crate) const LAYERS: &str = "/run/isolated/layers";
 /// Mounts of the host that `rootfs = "host"` must not keep below its fresh replacements.
 const HOST_SUBMOUNTS: [&str; 5] = ["proc", "sys", "dev", "tmp", "run"];
 
-/// Builds the test's root filesystem and identity, then makes the new root `/`.
-pub(crate) fn enter(plan: &Plan, host_link: Option<HostLink>) -> Result<(), SetupError> {
+/// Builds the test's root filesystem and makes it `/`.
+pub(crate) fn build(plan: &Plan) -> Result<(), SetupError> {
     // Nothing mounted from here on may propagate to the host's mount namespace.
     sys::make_rprivate(Path::new("/")).step("make the mount tree private")?;
     build_scratch(plan)?;
@@ -38,10 +46,14 @@ pub(crate) fn enter(plan: &Plan, host_link: Option<HostLink>) -> Result<(), Setu
     sys::chdir(Path::new("/")).step("change into the new root")?;
 
     kernel_fs::mount()?;
-    dev::populate(Path::new("/dev"), &Path::new(PARKED).join("oldroot/dev"))?;
+    let host_dev = Path::new(PARKED).join("oldroot/dev");
+    dev::populate(Path::new("/dev"), &host_dev, &plan.devices)?;
     let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
     let run = Path::new("/run");
     with_mountpoint(run, |p| sys::mount_tmpfs(p, flags, "mode=0755")).step("mount /run")?;
+    kernel_fs::mount_spare_proc(run)?;
+    sys::mount_tmpfs(run, flags, "mode=0755").step("mount /run")?;
+    expose_layers(&plan.root, Path::new(LAYERS))?;
     for name in ["hosts", "resolv.conf"] {
         install_etc_file(name)?;
     }
@@ -50,10 +62,17 @@ pub(crate) fn enter(plan: &Plan, host_link: Option<HostLink>) -> Result<(), Setu
     }
     // Nothing of the host is needed any more: detach the scratch and the host's root with it.
     sys::detach(Path::new(PARKED)).step("detach the host's root")?;
-    sys::mount_tmpfs(Path::new("/tmp"), flags, "mode=1777").step("mount /tmp")?;
+    sys::mount_tmpfs(Path::new("/tmp"), flags, "mode=1777").step("mount /tmp")
+}
 
+/// Inside the test's own namespaces: a /sys that shows its network namespace, its hostname,
+/// its network.
+pub(crate) fn finish(plan: &Plan) -> Result<(), SetupError> {
+    if plan.network != crate::plan::Network::Host {
+        kernel_fs::mount_own_sysfs()?;
+    }
     sys::sethostname(&plan.hostname).step("set the hostname")?;
-    network::configure(&plan.network, host_link)
+    network::configure(&plan.network)
 }
 
 /// The scratch tmpfs: mount points for both roots, the overlay's writable layer, /etc/hosts.
@@ -96,6 +115,40 @@ fn mount_root(root: &Root) -> Result<(), SetupError> {
             Ok(())
         }
     }
+}
+
+/// The layers of the test's root, read-only at `dir/0`, `/1`, … (topmost first), for the
+/// network nodes a test starts: a node's overlay shares them as its lowers instead of stacking
+/// on the test's overlay (the kernel refuses a lower with locked mounts on it, and limits
+/// stacking to two). For an overlay root they are the test's writable layer and the fixture's;
+/// for the host's root, its root filesystem alone.
+fn expose_layers(root: &Root, dir: &Path) -> Result<(), SetupError> {
+    let parked = |p: &str| Path::new(PARKED).join(p);
+    let sources: Vec<PathBuf> = match root {
+        Root::Overlay { lowers } => std::iter::once(parked("upper"))
+            .chain(
+                lowers
+                    .iter()
+                    .map(|l| host_path(&format!("{PARKED}/oldroot"), l)),
+            )
+            .collect(),
+        Root::HostReadOnly => vec![parked("oldroot")],
+    };
+    for (i, source) in sources.iter().enumerate() {
+        let target = dir.join(i.to_string());
+        sys::mkdir_all(&target).step("create the layers' mount points")?;
+        // Rootless, the host's root has locked submounts, which only a recursive bind takes
+        // along (a network node then cannot use it as a lower: overlayfs refuses that too).
+        let recursive = match sys::bind(source, &target, false) {
+            Err(e) if e.errno == nix::errno::Errno::EINVAL => {
+                sys::bind(source, &target, true).step("expose a layer of the root")?;
+                true
+            }
+            other => other.step("expose a layer of the root").map(|()| false)?,
+        };
+        sys::set_readonly(&target, true, recursive).step("make a layer read-only")?;
+    }
+    Ok(())
 }
 
 /// A host path as reached through the host's root mounted at `host_root`.

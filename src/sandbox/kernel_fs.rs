@@ -29,3 +29,25 @@ pub(super) fn mount() -> Result<(), SetupError> {
     sys::set_readonly(net, false, false).step("make /proc/sys/net writable")?;
     with_mountpoint(Path::new("/sys"), sys::mount_sysfs).step("mount /sys")
 }
+
+/// A read-only /proc, whole, at `dir/proc`, for the caller to cover (mount over `dir`).
+///
+/// In a user namespace the kernel lets a test mount a fresh procfs (for a PID namespace of its
+/// own, say) only where a procfs is already "fully visible", with the new one no more
+/// permissive. Ours at /proc is not (read-only binds cover /proc/sys and the rest), so a
+/// fresh one would be refused; a fresh *writable* one would be worse: with the identity map
+/// root inside is the host's root to the sysctl files, and `kernel.core_pattern` would be the
+/// test's to write. This hidden, read-only, uncovered instance lets `mount -t proc -o ro`
+/// work and nothing more: a fresh procfs is read-only, and locked so.
+pub(super) fn mount_spare_proc(dir: &Path) -> Result<(), SetupError> {
+    let target = dir.join("proc");
+    sys::mkdir(&target, 0o555).step("create the spare /proc")?;
+    sys::mount_proc_readonly(&target).step("mount the spare /proc")
+}
+
+/// A fresh sysfs over /sys, showing the test's own network namespace (the one below shows
+/// the namespace PID 1 built the sandbox in; the kernel lets a user namespace mount sysfs
+/// because that one is fully visible, and read-only, so this one is too).
+pub(super) fn mount_own_sysfs() -> Result<(), SetupError> {
+    sys::mount_sysfs(Path::new("/sys")).step("mount /sys for the test's network")
+}

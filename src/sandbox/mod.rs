@@ -7,5 +7,4 @@ mod error;
 mod kernel_fs;
 mod network;
 
-pub(crate) use enter::enter;
-pub(crate) use network::HostLink;
+pub(crate) use enter::{build, finish, LAYERS};

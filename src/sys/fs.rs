@@ -22,6 +22,11 @@ pub(crate) fn write_file(path: &Path, contents: &[u8]) -> SysResult<()> {
     std::fs::write(path, contents).map_err(|e| io_error("write", path, e))
 }
 
+/// `mkdir -p path`.
+pub(crate) fn mkdir_all(path: &Path) -> SysResult<()> {
+    std::fs::create_dir_all(path).map_err(|e| io_error("mkdir", path, e))
+}
+
 /// Makes sure a file exists at `path` so something can be bind-mounted onto it.
 pub(crate) fn bind_target(path: &Path) -> SysResult<()> {
     match std::fs::OpenOptions::new()
@@ -36,7 +41,7 @@ pub(crate) fn bind_target(path: &Path) -> SysResult<()> {
     }
 }
 
-fn io_error(op: &'static str, path: &Path, e: std::io::Error) -> super::SysError {
+pub(super) fn io_error(op: &'static str, path: &Path, e: std::io::Error) -> super::SysError {
     let errno = nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
     super::SysError::at(op, path, errno)
 }

@@ -13,32 +13,40 @@ mod netlink;
 pub(crate) mod nodes;
 mod pipe;
 mod process;
+mod seccomp;
 mod spawn;
+mod unshare;
 mod userns;
 
 pub(crate) use caps::{
     bounding_drop, cap_name, cap_number, capget, capset, clear_ambient, set_no_new_privs, CapSet,
-    Caps,
+    Caps, NAMES,
 };
 pub(crate) use cgroup::unescape_mountinfo;
 pub(crate) use error::{SysError, SysResult};
 pub(crate) use fs::{
-    bind_target, chdir, follow_links, mkdir, mount_target, move_fd_out_of_the_way, symlink,
-    write_file,
+    bind_target, chdir, follow_links, mkdir, mkdir_all, mount_target, move_fd_out_of_the_way,
+    symlink, write_file,
 };
 pub(crate) use mount::{
-    bind, detach, make_rprivate, mount_devpts, mount_overlay, mount_proc, mount_sysfs, mount_tmpfs,
-    pivot_root, set_readonly,
+    bind, detach, make_rprivate, mount_devpts, mount_overlay, mount_proc, mount_proc_readonly,
+    mount_sysfs, mount_tmpfs, pivot_root, set_readonly,
 };
 pub(crate) use net::loopback_up;
 pub(crate) use netlink::{Netlink, NO_NETEM};
 pub(crate) use nix::mount::MsFlags;
-pub(crate) use pipe::{pipe, poll_readable, set_nonblocking};
+pub(crate) use pipe::{pipe, poll_readable, set_nonblocking, socketpair};
 pub(crate) use process::{
     exit_now, fork, geteuid_is_root, has_cap_sys_admin, sethostname, setsid, signal_name,
     unblock_all_signals, wait_any, ChildStatus, Forked,
 };
+#[allow(unused_imports)] // Until child/privileges.rs installs the filter.
+pub(crate) use seccomp::{compile, compile_for, install, Blocked, Filter, FilterError};
 pub(crate) use spawn::{
-    open_devnull, open_netns, spawn_in_namespaces, Child, FdMap, Namespaces, Spawn, UserMapping,
+    open_devnull, open_netns, open_netns_of, spawn_in_namespaces, Child, FdMap, Namespaces, Spawn,
+    UserMapping,
 };
-pub(crate) use userns::user_namespaces_blocked;
+pub(crate) use unshare::{in_rootless_namespace, TestNamespaces};
+pub(crate) use userns::{
+    user_namespaces_blocked, write_id_maps, write_id_maps_of, IDENTITY_MAP, ROOT_ONLY_MAP,
+};

@@ -127,6 +127,12 @@ pub(crate) fn mount_proc(target: &Path) -> SysResult<()> {
     mount(Some("proc"), target, Some("proc"), flags, NONE).op_at("mount(proc)", target)
 }
 
+/// A fresh procfs for the current PID namespace, read-only.
+pub(crate) fn mount_proc_readonly(target: &Path) -> SysResult<()> {
+    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC | MsFlags::MS_RDONLY;
+    mount(Some("proc"), target, Some("proc"), flags, NONE).op_at("mount(proc, MS_RDONLY)", target)
+}
+
 /// A read-only sysfs showing the current network namespace's devices.
 pub(crate) fn mount_sysfs(target: &Path) -> SysResult<()> {
     let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC | MsFlags::MS_RDONLY;

@@ -105,11 +105,6 @@ pub(crate) fn is_eexist(e: &SysError) -> bool {
     e.errno == Errno::EEXIST
 }
 
-/// Whether `e` is "no such file or directory".
-pub(crate) fn is_enoent(e: &SysError) -> bool {
-    e.errno == Errno::ENOENT
-}
-
 /// The raw errno of an I/O error, for a [`SysError`].
 pub(crate) fn io_error(op: &'static str, path: &str, e: &std::io::Error) -> SysError {
     SysError::at(

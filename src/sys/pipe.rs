@@ -11,6 +11,19 @@ pub(crate) fn pipe() -> SysResult<(OwnedFd, OwnedFd)> {
     nix::unistd::pipe2(OFlag::O_CLOEXEC).op("pipe2")
 }
 
+/// A connected pair of `SOCK_SEQPACKET` unix sockets, close-on-exec: a two-way channel whose
+/// every message arrives whole, and whose reader sees EOF when the other end is gone.
+pub(crate) fn socketpair() -> SysResult<(OwnedFd, OwnedFd)> {
+    use nix::sys::socket::{AddressFamily, SockFlag, SockType};
+    nix::sys::socket::socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .op("socketpair(AF_UNIX, SOCK_SEQPACKET)")
+}
+
 /// Sets or clears O_NONBLOCK.
 pub(crate) fn set_nonblocking(fd: impl AsFd, nonblocking: bool) -> SysResult<()> {
     let flags =

@@ -12,21 +12,21 @@ use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
 use super::error::{Context, Errno, SysError, SysResult};
 use super::process::ChildStatus;
 
-/// The namespaces a test gets: mount, UTS, IPC, network and PID.
+/// The namespaces a test's PID 1 starts in: the ones it builds the sandbox in.
+///
+/// The test's own user, mount, network, UTS, IPC and cgroup namespaces come later, from
+/// PID 1 itself once the sandbox is built (see [`TestNamespaces`](super::TestNamespaces)).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Namespaces(c_int);
 
 impl Namespaces {
-    /// New mount, UTS, IPC and PID namespaces; a new network namespace unless the test shares
-    /// the host's (`net = "host"`); a new user namespace when running rootless.
-    pub(crate) fn for_test(own_network: bool, own_user: bool) -> Namespaces {
-        let mut flags =
-            libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC | libc::CLONE_NEWPID;
-        if own_network {
-            flags |= libc::CLONE_NEWNET;
-        }
+    /// New mount and PID namespaces; and when running rootless, a user namespace, where it
+    /// gives PID 1 the privileges to build the sandbox, with a network namespace it owns (a
+    /// sysfs can only be mounted by an owner of the network namespace it shows).
+    pub(crate) fn for_sandbox(own_user: bool) -> Namespaces {
+        let mut flags = libc::CLONE_NEWNS | libc::CLONE_NEWPID;
         if own_user {
-            flags |= libc::CLONE_NEWUSER;
+            flags |= libc::CLONE_NEWUSER | libc::CLONE_NEWNET;
         }
         Namespaces(flags)
     }
@@ -79,10 +79,16 @@ pub(crate) struct FdMap {
 #[derive(Debug)]
 pub(crate) struct Child {
     pidfd: OwnedFd,
+    pid: libc::pid_t,
     reaped: bool,
 }
 
 impl Child {
+    /// The pid, in the runner's PID namespace: valid until the child is reaped.
+    pub(crate) fn pid(&self) -> libc::pid_t {
+        self.pid
+    }
+
     /// The pidfd: becomes readable when the child exits.
     pub(crate) fn pidfd(&self) -> BorrowedFd<'_> {
         self.pidfd.as_fd()
@@ -236,6 +242,7 @@ pub(crate) fn spawn_in_namespaces(spawn: &Spawn<'_>) -> SysResult<Child> {
     let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
     let mut child = Child {
         pidfd,
+        pid,
         reaped: false,
     };
     if args.failed_errno != 0 {
@@ -357,6 +364,17 @@ pub(crate) fn open_netns() -> SysResult<OwnedFd> {
         nix::sys::stat::Mode::empty(),
     )
     .op_at("open", "/proc/thread-self/ns/net")
+}
+
+/// Opens the network namespace of the process `pid` (`/proc/PID/ns/net`), close-on-exec.
+pub(crate) fn open_netns_of(pid: libc::pid_t) -> SysResult<OwnedFd> {
+    let path = format!("/proc/{pid}/ns/net");
+    nix::fcntl::open(
+        path.as_str(),
+        nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .op_at("open", path)
 }
 
 /// Opens `/dev/null` read-write, close-on-exec.

@@ -1,4 +1,29 @@
-//! Whether this machine lets an unprivileged user create user namespaces (the rootless mode).
+//! User namespaces: whether this machine lets an unprivileged user create them (the rootless
+//! mode), and the id maps of a test's own.
+
+use super::error::SysResult;
+
+/// Every id, one to one: what a test's user namespace maps when the runner is real root, so
+/// file ownership inside and outside agree (fixtures, overlays, `chown`, `setuid(1000)`).
+pub(crate) const IDENTITY_MAP: &str = "0 0 4294967295\n";
+/// Root alone: when rootless, the namespace above the test's maps only root (to the user).
+pub(crate) const ROOT_ONLY_MAP: &str = "0 0 1\n";
+
+/// Writes the uid and gid maps of the user namespace process `pid` is in, from this process
+/// in the namespace above it (a map other than "myself" needs a writer there with
+/// CAP_SETUID and CAP_SETGID over it).
+pub(crate) fn write_id_maps(pid: libc::pid_t, map: &str) -> SysResult<()> {
+    write_id_maps_of(&pid.to_string(), map)
+}
+
+/// [`write_id_maps`] for `/proc/<process>`, `self` included.
+pub(crate) fn write_id_maps_of(process: &str, map: &str) -> SysResult<()> {
+    for file in ["uid_map", "gid_map"] {
+        let path = format!("/proc/{process}/{file}");
+        std::fs::write(&path, map).map_err(|e| super::fs::io_error("write", path.as_ref(), e))?;
+    }
+    Ok(())
+}
 
 /// Why unprivileged user namespaces are off on this machine, and the fix; `None` if they
 /// look available. `read` reads a file (a parameter, so tests can play other machines).

@@ -1,7 +1,7 @@
 //! What the kernel counted in a test's group: OOM kills, forks refused by the pids limit.
 
 use super::fs;
-use super::group::{Member, TestCgroup};
+use super::group::{Member, TestCgroup, LEAF};
 use super::settings::Controller;
 
 impl TestCgroup {
@@ -15,25 +15,24 @@ impl TestCgroup {
         let Some(member) = self.member_with(Controller::Memory) else {
             return 0;
         };
-        let read = |file: &str| fs::read(&member.dir.join(file)).ok();
-        if member.unified {
-            return read("memory.events")
+        counted(member, |read| {
+            if member.unified {
+                return read("memory.events").and_then(|t| keyed(&t, "oom_kill"));
+            }
+            read("memory.oom_control")
                 .and_then(|t| keyed(&t, "oom_kill"))
-                .unwrap_or(0);
-        }
-        read("memory.oom_control")
-            .and_then(|t| keyed(&t, "oom_kill"))
-            .or_else(|| read("memory.failcnt").and_then(|t| t.trim().parse().ok()))
-            .unwrap_or(0)
+                .or_else(|| read("memory.failcnt").and_then(|t| t.trim().parse().ok()))
+        })
     }
 
     /// Whether a fork or clone failed because the group had reached `pids.max` (`max` in
     /// `pids.events`, both versions). False when the group has no pids limit.
     pub(crate) fn pids_limit_hit(&self) -> bool {
-        self.member_with(Controller::Pids)
-            .and_then(|m| fs::read(&m.dir.join("pids.events")).ok())
-            .and_then(|t| keyed(&t, "max"))
-            .is_some_and(|n| n > 0)
+        self.member_with(Controller::Pids).is_some_and(|member| {
+            counted(member, |read| {
+                read("pids.events").and_then(|t| keyed(&t, "max"))
+            }) > 0
+        })
     }
 
     fn member_with(&self, controller: Controller) -> Option<&Member> {
@@ -41,6 +40,17 @@ impl TestCgroup {
             .iter()
             .find(|m| m.controllers.contains(&controller))
     }
+}
+
+/// A count of the group, read by `count` in the group and in its [`LEAF`]: the larger. v2
+/// counts events hierarchically (the group's count holds the leaf's); v1 counts some where
+/// they happened (the leaf, where the processes are), others where the limit is (the group).
+fn counted(member: &Member, count: impl Fn(&dyn Fn(&str) -> Option<String>) -> Option<u64>) -> u64 {
+    [member.dir.clone(), member.dir.join(LEAF)]
+        .iter()
+        .filter_map(|dir| count(&|file| fs::read(&dir.join(file)).ok()))
+        .max()
+        .unwrap_or(0)
 }
 
 /// The number after `key` in a flat keyed file (`oom_kill 2` in `memory.events`).

@@ -1,5 +1,11 @@
 //! One test's cgroup: a group named `<runner pid>-<n>` in every hierarchy the test needs,
 //! made before the test starts and removed when it has ended.
+//!
+//! The limits are set on the group; the test's processes run in its child [`LEAF`], which
+//! becomes the root of the test's cgroup namespace. Root inside the test is root to the files
+//! of its namespace's root (a user namespace does not change that for cgroupfs, and on v1 no
+//! `nsdelegate` protects them): with the limits one level up, outside its namespace, it
+//! cannot raise them.
 
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
@@ -12,6 +18,9 @@ use super::fs;
 use super::parent;
 use super::settings::{settings, Controller, ResolvedLimits};
 use crate::sys::error::{Errno, SysError, SysResult};
+
+/// The child group the test's processes run in, below the group that holds the limits.
+pub(super) const LEAF: &str = "test";
 
 /// How long [`TestCgroup::remove`] waits for the last processes to leave.
 const REMOVE_PATIENCE: Duration = Duration::from_secs(2);
@@ -121,7 +130,9 @@ impl TestCgroup {
                 Ok(()) => {}
             }
         }
-        let procs = fs::open_procs(&dir.join("cgroup.procs")).map_err(CgroupError::Create)?;
+        let leaf = dir.join(LEAF);
+        fs::mkdir(&leaf).map_err(CgroupError::Create)?;
+        let procs = fs::open_procs(&leaf.join("cgroup.procs")).map_err(CgroupError::Create)?;
         self.procs.push(procs);
         Ok(())
     }
@@ -159,9 +170,18 @@ fn make_dir(hierarchy: &Hierarchy, dir: &Path) -> SysResult<()> {
     }
 }
 
-/// `rmdir`, retried while the group still holds processes that are exiting (`EBUSY`).
+/// `rmdir` of a group and, first, of every group below it ([`LEAF`] and whatever the test
+/// made in its own namespace), each retried while it still holds processes that are exiting
+/// (`EBUSY`).
 pub(super) fn remove_dir(dir: &Path, patience: Duration) -> SysResult<()> {
     let deadline = Instant::now() + patience;
+    remove_below(dir, deadline)
+}
+
+fn remove_below(dir: &Path, deadline: Instant) -> SysResult<()> {
+    for name in fs::subdirs(dir)? {
+        remove_below(&dir.join(name), deadline)?;
+    }
     loop {
         match fs::rmdir(dir) {
             Err(e) if e.errno == Errno::EBUSY && Instant::now() < deadline => {

@@ -75,13 +75,24 @@ fn kill_frozen(member: &Member, pids: &[i32]) -> SysResult<()> {
     frozen.and(killed)
 }
 
-/// The processes in the group `dir` (their pids in our PID namespace).
+/// The processes in the group `dir` and every group below it (their pids in our PID
+/// namespace).
 fn pids_in(dir: &Path) -> SysResult<Vec<i32>> {
+    let mut pids = Vec::new();
+    add_pids(dir, &mut pids)?;
+    Ok(pids)
+}
+
+fn add_pids(dir: &Path, pids: &mut Vec<i32>) -> SysResult<()> {
     let text = match fs::read(&dir.join("cgroup.procs")) {
-        Err(e) if e.errno == Errno::ENOENT || e.errno == Errno::ENODEV => return Ok(Vec::new()),
+        Err(e) if e.errno == Errno::ENOENT || e.errno == Errno::ENODEV => return Ok(()),
         other => other?,
     };
-    Ok(text.lines().filter_map(|l| l.trim().parse().ok()).collect())
+    pids.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
+    for name in fs::subdirs(dir)? {
+        add_pids(&dir.join(name), pids)?;
+    }
+    Ok(())
 }
 
 /// A group's freezer: `cgroup.freeze` (v2) or `freezer.state` (v1).

@@ -30,6 +30,9 @@ pub(crate) struct ResolvedLimits {
     pub pids: Option<u64>,
     /// Thousandths of a CPU.
     pub cpu_millis: Option<u32>,
+    /// The test's share of contended CPU time against its neighbours, on cgroup v2's scale
+    /// (`cpu.weight`: 1–10000, 100 an ordinary group); v1's `cpu.shares` is 10.24 times it.
+    pub cpu_weight: Option<u32>,
 }
 
 impl ResolvedLimits {
@@ -38,7 +41,7 @@ impl ResolvedLimits {
         match controller {
             Controller::Memory => self.memory.is_some(),
             Controller::Pids => self.pids.is_some(),
-            Controller::Cpu => self.cpu_millis.is_some(),
+            Controller::Cpu => self.cpu_millis.is_some() || self.cpu_weight.is_some(),
         }
     }
 
@@ -47,7 +50,10 @@ impl ResolvedLimits {
         match controller {
             Controller::Memory => self.memory = None,
             Controller::Pids => self.pids = None,
-            Controller::Cpu => self.cpu_millis = None,
+            Controller::Cpu => {
+                self.cpu_millis = None;
+                self.cpu_weight = None;
+            }
         }
         self
     }
@@ -98,12 +104,19 @@ pub(super) fn settings(
                 }
             }
             (Controller::Cpu, true) => {
+                if let Some(weight) = limits.cpu_weight {
+                    out.push(set("cpu.weight", weight.to_string(), false));
+                }
                 if let Some(millis) = limits.cpu_millis {
                     let value = format!("{} {CPU_PERIOD_US}", quota_us(millis));
                     out.push(set("cpu.max", value, false));
                 }
             }
             (Controller::Cpu, false) => {
+                if let Some(weight) = limits.cpu_weight {
+                    let shares = (u64::from(weight) * 1024 / 100).max(2);
+                    out.push(set("cpu.shares", shares.to_string(), false));
+                }
                 if let Some(millis) = limits.cpu_millis {
                     out.push(set("cpu.cfs_period_us", CPU_PERIOD_US.to_string(), false));
                     out.push(set("cpu.cfs_quota_us", quota_us(millis).to_string(), false));
@@ -127,6 +140,7 @@ mod tests {
         memory: Some(64 << 20),
         pids: Some(32),
         cpu_millis: Some(200),
+        cpu_weight: Some(50),
     };
 
     fn files(unified: bool, limits: &ResolvedLimits) -> Vec<(&'static str, String)> {
@@ -144,6 +158,7 @@ mod tests {
                 ("memory.max", "67108864".to_string()),
                 ("memory.swap.max", "0".into()),
                 ("pids.max", "32".into()),
+                ("cpu.weight", "50".into()),
                 ("cpu.max", "20000 100000".into()),
             ]
         );
@@ -157,6 +172,7 @@ mod tests {
                 ("memory.limit_in_bytes", "67108864".to_string()),
                 ("memory.memsw.limit_in_bytes", "67108864".into()),
                 ("pids.max", "32".into()),
+                ("cpu.shares", "512".into()),
                 ("cpu.cfs_period_us", "100000".into()),
                 ("cpu.cfs_quota_us", "20000".into()),
             ]

@@ -43,14 +43,20 @@ fn v1_only(first: u64) -> Cgroups {
     Cgroups::with(hierarchies, AtomicU64::new(first))
 }
 
+/// Held for writing by the test of `remove_stale`, which takes every group of this process
+/// for a killed run's (a run calls it before it makes any), and for reading by the others.
+static GROUPS: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
 const LIMITS: ResolvedLimits = ResolvedLimits {
     memory: Some(64 << 20),
     pids: Some(32),
     cpu_millis: Some(200),
+    cpu_weight: Some(50),
 };
 
+/// The processes of a test's group: they run in its leaf.
 fn procs(dir: &Path) -> Vec<i32> {
-    let text = fs::read(&dir.join("cgroup.procs")).unwrap();
+    let text = fs::read(&dir.join(super::group::LEAF).join("cgroup.procs")).unwrap();
     text.lines().map(|l| l.parse().unwrap()).collect()
 }
 
@@ -62,6 +68,7 @@ fn assert_removed(dirs: &[PathBuf]) {
 
 #[test]
 fn a_group_has_the_limits_and_goes_away() {
+    let _groups = GROUPS.read().unwrap_or_else(|e| e.into_inner());
     let group = cgroups().create(&LIMITS).unwrap();
     let dirs: Vec<PathBuf> = group.dirs().map(Path::to_path_buf).collect();
     for member in &group.members {
@@ -90,6 +97,7 @@ fn a_group_has_the_limits_and_goes_away() {
 
 #[test]
 fn unlimited_needs_only_the_killing_hierarchy() {
+    let _groups = GROUPS.read().unwrap_or_else(|e| e.into_inner());
     let group = cgroups().create(&ResolvedLimits::default()).unwrap();
     assert!(group.members.iter().all(|m| m.controllers.is_empty()));
     assert!(group.members.len() <= 1, "{:?}", group.members);
@@ -133,6 +141,7 @@ fn join_and_kill(cgroups: &Cgroups, kill: impl FnOnce(&TestCgroup)) {
 
 #[test]
 fn kill_all_kills_what_ignores_sigterm() {
+    let _groups = GROUPS.read().unwrap_or_else(|e| e.into_inner());
     join_and_kill(cgroups(), |group| group.kill_all().unwrap());
 }
 
@@ -146,6 +155,7 @@ fn remove_freezer_parent(cgroups: &Cgroups) {
 
 #[test]
 fn kill_all_with_the_v1_freezer() {
+    let _groups = GROUPS.read().unwrap_or_else(|e| e.into_inner());
     let v1 = v1_only(1_000_000);
     join_and_kill(&v1, |group| {
         assert!(group.killer().unwrap().freezer);
@@ -156,6 +166,7 @@ fn kill_all_with_the_v1_freezer() {
 
 #[test]
 fn kill_all_with_the_v2_freezer_when_there_is_no_cgroup_kill() {
+    let _groups = GROUPS.read().unwrap_or_else(|e| e.into_inner());
     let Some(unified) = cgroups().hierarchies.iter().find(|h| h.unified) else {
         panic!("this machine has no cgroup2 mount: the v2 freezer path cannot be tested");
     };
@@ -169,6 +180,7 @@ fn kill_all_with_the_v2_freezer_when_there_is_no_cgroup_kill() {
 
 #[test]
 fn kill_all_without_a_freezer() {
+    let _groups = GROUPS.read().unwrap_or_else(|e| e.into_inner());
     let v1 = v1_only(2_000_000);
     let plain = Cgroups::with(
         v1.hierarchies
@@ -187,6 +199,7 @@ fn kill_all_without_a_freezer() {
 
 #[test]
 fn an_oom_kill_is_counted() {
+    let _groups = GROUPS.read().unwrap_or_else(|e| e.into_inner());
     assert!(
         cgroups().has(Controller::Memory),
         "no memory controller here"
@@ -206,6 +219,7 @@ fn an_oom_kill_is_counted() {
 
 #[test]
 fn a_refused_fork_is_noticed() {
+    let _groups = GROUPS.read().unwrap_or_else(|e| e.into_inner());
     assert!(cgroups().has(Controller::Pids), "no pids controller here");
     let limits = ResolvedLimits {
         pids: Some(16),
@@ -255,6 +269,7 @@ impl Drop for Planted {
 
 #[test]
 fn remove_stale_removes_groups_of_dead_runners_only() {
+    let _groups = GROUPS.write().unwrap_or_else(|e| e.into_inner());
     let mut dead = std::process::Command::new("true").spawn().unwrap();
     dead.wait().unwrap();
     let mut alive = std::process::Command::new("sleep")

@@ -1,6 +1,6 @@
 //! The socket and the request/reply exchange every rtnetlink call goes through.
 
-use std::os::fd::{AsFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 
 use netlink_packet_core::{
     NetlinkBuffer, NetlinkHeader, NetlinkMessage, NetlinkPayload, NLMSG_ALIGNTO, NLM_F_ACK,
@@ -34,25 +34,6 @@ impl Netlink {
             socket,
             sequence: 0,
         })
-    }
-
-    /// Wraps a `NETLINK_ROUTE` socket opened elsewhere, possibly in another network namespace:
-    /// every request then acts there.
-    pub(crate) fn from_fd(fd: OwnedFd) -> Netlink {
-        // SAFETY: `into_raw_fd` hands over sole ownership of an open descriptor, which `Socket`
-        // now closes exactly once, on drop.
-        let socket = unsafe { Socket::from_raw_fd(fd.into_raw_fd()) };
-        Netlink {
-            socket,
-            sequence: 0,
-        }
-    }
-
-    /// The socket's descriptor, to hand to another process (it keeps its network namespace).
-    pub(crate) fn into_fd(self) -> OwnedFd {
-        // SAFETY: `Socket::into_raw_fd` gives up ownership without closing: the descriptor is
-        // open and owned by nobody else.
-        unsafe { OwnedFd::from_raw_fd(self.socket.into_raw_fd()) }
     }
 
     /// Sends one request with `NLM_F_ACK` and returns the replies read up to its ACK.

@@ -125,8 +125,8 @@ fn link_moves_to_another_netns() {
 fn socket_acts_in_the_netns_it_was_opened_in() {
     let other = new_netns();
     in_new_netns(|here| {
-        // Handed over as a bare fd, as the runner hands the host's socket to a test's PID 1.
-        let mut there = Netlink::from_fd(netlink_in(&other).into_fd());
+        // Opened in the other namespace, used from this one.
+        let mut there = netlink_in(&other);
         there.add_bridge("nlt-br").unwrap();
         assert!(has_link(&mut there, "nlt-br"));
         assert!(!has_link(here, "nlt-br"));
