@@ -138,6 +138,14 @@ fn hostile_tests_are_contained_and_the_host_is_unchanged() {
         stdout.contains("test result: FAILED. 18 passed; 2 failed; 0 ignored"),
         "{stdout}"
     );
+    // The run names the tests that hold the host's kernel, before any runs.
+    assert!(
+        stderr.contains(
+            "isolated: 2 privileged test(s) run with the host's kernel, outside a user \
+             namespace: caps_key_adds_and_drops, reboots_with_sys_boot"
+        ),
+        "{stderr}"
+    );
 
     assert_eq!(host_state(), before);
     assert!(canary.try_wait().unwrap().is_none(), "the canary died");

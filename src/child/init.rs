@@ -54,17 +54,28 @@ pub(super) fn run(handoff: Handoff) -> ! {
         Ok(fd) => fd,
         Err(e) => fail(&mut report, "receive the runner's socket", e.to_string()),
     };
-    let rootless = sys::in_rootless_namespace();
-    if let Err(e) = sandbox::build(&plan) {
-        fail(&mut report, e.step, e.source.to_string())
-    }
-    // The test's own namespaces, owned by its own user namespace: what the build mounted is
-    // locked from here on, and what the test administers is its own.
+    // The test's own namespaces, owned by its own user namespace: what the build mounts is
+    // locked once PID 1 is in them, and what the test administers is its own.
     let namespaces = TestNamespaces {
         own_network: plan.network != Network::Host,
         confined: !plan.privileged,
     };
-    if let Err(e) = namespaces.enter(rootless) {
+    let namespaces = match namespaces.prepare(sys::in_rootless_namespace()) {
+        Ok(prepared) => prepared,
+        Err(e) => fail(&mut report, "create the test's namespaces", e.to_string()),
+    };
+    if let Err(e) = sandbox::build(&plan) {
+        fail(&mut report, e.step, e.source.to_string())
+    }
+    let mut sysfs = Ok(());
+    let entered = namespaces.enter(|| {
+        sysfs = sandbox::mount_own_sysfs(&plan);
+        Ok(())
+    });
+    if let Err(e) = sysfs {
+        fail(&mut report, e.step, e.source.to_string())
+    }
+    if let Err(e) = entered {
         fail(&mut report, "create the test's namespaces", e.to_string())
     }
     if let Err(e) = host_side(handshake) {

@@ -65,12 +65,17 @@ pub(crate) fn build(plan: &Plan) -> Result<(), SetupError> {
     sys::mount_tmpfs(Path::new("/tmp"), flags, "mode=1777").step("mount /tmp")
 }
 
-/// Inside the test's own namespaces: a /sys that shows its network namespace, its hostname,
-/// its network.
-pub(crate) fn finish(plan: &Plan) -> Result<(), SetupError> {
-    if plan.network != crate::plan::Network::Host {
-        kernel_fs::mount_own_sysfs()?;
+/// A /sys that shows the test's own network namespace, mounted once PID 1 is in it (and, for
+/// a confined test, before its user namespace locks the mounts: see `sys/unshare.rs`).
+pub(crate) fn mount_own_sysfs(plan: &Plan) -> Result<(), SetupError> {
+    match plan.network {
+        crate::plan::Network::Host => Ok(()),
+        _ => kernel_fs::mount_own_sysfs(),
     }
+}
+
+/// Inside the test's own namespaces: its hostname, its network.
+pub(crate) fn finish(plan: &Plan) -> Result<(), SetupError> {
     sys::sethostname(&plan.hostname).step("set the hostname")?;
     network::configure(&plan.network)
 }

@@ -45,9 +45,9 @@ pub(super) fn mount_spare_proc(dir: &Path) -> Result<(), SetupError> {
     sys::mount_proc_readonly(&target).step("mount the spare /proc")
 }
 
-/// A fresh sysfs over /sys, showing the test's own network namespace (the one below shows
-/// the namespace PID 1 built the sandbox in; the kernel lets a user namespace mount sysfs
-/// because that one is fully visible, and read-only, so this one is too).
+/// A fresh sysfs over /sys, showing the network namespace PID 1 is in (the one below shows
+/// the namespace it built the sandbox in). Read-only, like the one below: the kernel lets a
+/// user namespace mount sysfs only where one is fully visible and no more permissive.
 pub(super) fn mount_own_sysfs() -> Result<(), SetupError> {
     sys::mount_sysfs(Path::new("/sys")).step("mount /sys for the test's network")
 }

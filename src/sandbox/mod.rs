@@ -7,4 +7,4 @@ mod error;
 mod kernel_fs;
 mod network;
 
-pub(crate) use enter::{build, finish, LAYERS};
+pub(crate) use enter::{build, finish, mount_own_sysfs, LAYERS};

@@ -135,7 +135,10 @@ pub(crate) fn mount_proc_readonly(target: &Path) -> SysResult<()> {
 
 /// A read-only sysfs showing the current network namespace's devices.
 pub(crate) fn mount_sysfs(target: &Path) -> SysResult<()> {
-    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC | MsFlags::MS_RDONLY;
+    // Read-only alone: in a user namespace, a fresh sysfs (`ip netns exec` mounts one for the
+    // namespace it enters) must carry every flag locked on the one already visible, and ip
+    // passes `MS_RDONLY` only. sysfs holds no device nodes, setuid files or programs anyway.
+    let flags = MsFlags::MS_RDONLY;
     mount(Some("sysfs"), target, Some("sysfs"), flags, NONE).op_at("mount(sysfs)", target)
 }
 

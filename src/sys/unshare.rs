@@ -1,16 +1,27 @@
 //! The namespaces a test runs in, made by its PID 1 once the sandbox is built.
 //!
-//! Made after the mounts, in one `unshare`, so that:
-//! - the new user namespace owns the new mount namespace, and the kernel locks every mount
-//!   copied into it: the test cannot unmount what the harness mounted (to see what lies
-//!   below) nor clear a read-only flag the harness set;
+//! Made after the mounts, so that:
+//! - the test's user namespace owns a fresh copy of the mount namespace, and the kernel locks
+//!   every mount copied into it: the test cannot unmount what the harness mounted (to see what
+//!   lies below) nor clear a read-only flag the harness set;
 //! - the same user namespace owns the new network, UTS, IPC and cgroup namespaces, so the
 //!   test's capabilities administer those (its links, firewall, `/proc/sys/net`, hostname)
 //!   and nothing of the host's.
-
+//!
+//! The network namespace comes first, with its user namespace, from a short-lived helper
+//! process ([`UserAndNetwork`]): PID 1 joins the network namespace while it still holds the
+//! host's mount namespace and mounts its `/sys` there, so that this `/sys` is locked like the
+//! rest. `ip netns exec` (and `ip -n`) unmounts `/sys` to mount one for the namespace it
+//! enters, read-write; a locked `/sys` makes it fall back to a read-only one, which the
+//! kernel allows. A writable sysfs is not allowed: root inside is the host's root to its
+//! files (`/sys/kernel/mm`, `/sys/module/*/parameters`).
 use std::ffi::c_int;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
 
 use super::error::{Errno, SysError, SysResult};
+use super::process::Forked;
 
 /// Which namespaces PID 1 makes for the test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,20 +59,19 @@ impl TestNamespaces {
         flags
     }
 
-    /// `unshare(2)` into them. The caller must be single-threaded (a user namespace demands it).
-    /// With `map_self`, also maps root of the new user namespace to this process's own id
-    /// (the only map a process may write for itself); else the runner writes the map.
-    pub(crate) fn enter(self, map_self: bool) -> SysResult<()> {
-        // SAFETY: unshare takes flags only; the process is single-threaded (caller's duty).
-        if unsafe { libc::unshare(self.flags()) } != 0 {
-            return Err(SysError::new(self.op(), Errno::last()));
-        }
-        if self.confined && map_self {
-            // Denied already, inherited from the namespace above; a self-made gid_map needs it.
-            let _ = std::fs::write("/proc/self/setgroups", "deny");
-            super::write_id_maps_of("self", super::ROOT_ONLY_MAP)?;
-        }
-        Ok(())
+    /// Makes the user and network namespaces ahead (for a confined test with its own network):
+    /// call it before anything else in PID 1, so the helper that makes them is gone before the
+    /// test's body is forked. See [`Prepared::enter`] for `map_self`.
+    pub(crate) fn prepare(self, map_self: bool) -> SysResult<Prepared> {
+        let made = match self.confined && self.own_network {
+            true => Some(UserAndNetwork::make(map_self)?),
+            false => None,
+        };
+        Ok(Prepared {
+            namespaces: self,
+            map_self,
+            made,
+        })
     }
 
     fn op(self) -> &'static str {
@@ -71,6 +81,138 @@ impl TestNamespaces {
             (false, true) => "unshare(CLONE_NEWNET|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWCGROUP)",
             (false, false) => "unshare(CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWCGROUP)",
         }
+    }
+}
+
+/// The test's namespaces, the user and network ones perhaps made already.
+pub(crate) struct Prepared {
+    namespaces: TestNamespaces,
+    map_self: bool,
+    made: Option<UserAndNetwork>,
+}
+
+impl Prepared {
+    /// Moves this process into the test's namespaces, making the rest. The caller must be
+    /// single-threaded (a user namespace demands it). With `map_self`, root of the new user
+    /// namespace is mapped to this process's own id (the only map a process may write for
+    /// itself); else the runner writes the map. `in_network` runs once this process is in the
+    /// test's network namespace and still in the old mount namespace, whose mounts the new user
+    /// namespace locks.
+    pub(crate) fn enter(self, in_network: impl FnOnce() -> SysResult<()>) -> SysResult<()> {
+        let namespaces = self.namespaces;
+        let Some(made) = self.made else {
+            unshare(namespaces.flags(), namespaces.op())?;
+            if namespaces.confined && self.map_self {
+                map_own_root()?;
+            }
+            return in_network();
+        };
+        setns(
+            made.network.as_fd(),
+            libc::CLONE_NEWNET,
+            "setns(CLONE_NEWNET)",
+        )?;
+        in_network()?;
+        setns(
+            made.user.as_fd(),
+            libc::CLONE_NEWUSER,
+            "setns(CLONE_NEWUSER)",
+        )?;
+        let rest =
+            libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC | libc::CLONE_NEWCGROUP;
+        unshare(
+            rest,
+            "unshare(CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWCGROUP)",
+        )
+    }
+}
+
+fn unshare(flags: c_int, op: &'static str) -> SysResult<()> {
+    // SAFETY: unshare takes flags only; the process is single-threaded (caller's duty).
+    match unsafe { libc::unshare(flags) } {
+        0 => Ok(()),
+        _ => Err(SysError::new(op, Errno::last())),
+    }
+}
+
+fn setns(fd: std::os::fd::BorrowedFd<'_>, kind: c_int, op: &'static str) -> SysResult<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: setns(2) with an open namespace descriptor; single-threaded (caller's duty).
+    match unsafe { libc::setns(fd.as_raw_fd(), kind) } {
+        0 => Ok(()),
+        _ => Err(SysError::new(op, Errno::last())),
+    }
+}
+
+/// Root of this process's (new) user namespace, mapped to its own id in the one above.
+fn map_own_root() -> SysResult<()> {
+    // Denied already, inherited from the namespace above; a self-made gid_map needs it.
+    let _ = std::fs::write("/proc/self/setgroups", "deny");
+    super::write_id_maps_of("self", super::ROOT_ONLY_MAP)
+}
+
+/// A user namespace and a network namespace it owns, made by a helper process (a child of
+/// PID 1) and held open by descriptors once the helper is gone.
+struct UserAndNetwork {
+    user: OwnedFd,
+    network: OwnedFd,
+}
+
+impl UserAndNetwork {
+    fn make(map_self: bool) -> SysResult<UserAndNetwork> {
+        let (ready_read, ready_write) = super::pipe()?;
+        let (release_read, release_write) = super::pipe()?;
+        // SAFETY: the caller is single-threaded; the child makes system calls and exits.
+        let helper = match unsafe { super::fork() }? {
+            Forked::Child => {
+                drop((ready_read, release_write));
+                let made = unshare(
+                    libc::CLONE_NEWUSER | libc::CLONE_NEWNET,
+                    "unshare(CLONE_NEWUSER|CLONE_NEWNET)",
+                )
+                .and_then(|()| if map_self { map_own_root() } else { Ok(()) });
+                let errno = made.err().map_or(0, |e| e.errno as i32 as u8);
+                // Its pid as the /proc mounted here counts (the host's, not PID 1's namespace).
+                let pid = std::fs::read_link("/proc/self")
+                    .ok()
+                    .and_then(|p| p.to_str()?.parse::<u32>().ok())
+                    .unwrap_or(0);
+                let mut message = [0u8; 5];
+                message[0] = errno;
+                message[1..].copy_from_slice(&pid.to_ne_bytes());
+                let _ = File::from(ready_write).write_all(&message);
+                let _ = File::from(release_read).read(&mut [0u8]);
+                super::exit_now(0)
+            }
+            Forked::Parent(pid) => pid,
+        };
+        drop((ready_write, release_read));
+        let mut answer = [0u8; 5];
+        let read = File::from(ready_read).read(&mut answer);
+        let seen_as = u32::from_ne_bytes([answer[1], answer[2], answer[3], answer[4]]);
+        let open = |kind: &str| {
+            let path = format!("/proc/{seen_as}/ns/{kind}");
+            File::open(&path)
+                .map(OwnedFd::from)
+                .map_err(|e| super::fs::io_error("open", path.as_ref(), e))
+        };
+        let made = match (read, answer[0]) {
+            (Ok(5), 0) if seen_as > 0 => open("user").and_then(|user| Ok((user, open("net")?))),
+            (_, errno) => {
+                let errno = match errno {
+                    0 => Errno::EIO,
+                    errno => Errno::from_raw(errno.into()),
+                };
+                Err(SysError::new("unshare(CLONE_NEWUSER|CLONE_NEWNET)", errno))
+            }
+        };
+        drop(release_write);
+        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(helper), None);
+        // The helper took PID 2: give it back, so the test's body is PID 2 as always. Needs
+        // a writable /proc/sys (not in every container): else the body is PID 3.
+        let _ = std::fs::write("/proc/sys/kernel/ns_last_pid", "1");
+        let (user, network) = made?;
+        Ok(UserAndNetwork { user, network })
     }
 }
 
