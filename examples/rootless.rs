@@ -58,6 +58,33 @@ fn the_host_root_read_only_and_the_hosts_files_out_of_reach() {
     );
 }
 
+/// A host device bound in with `devices` works rootless too: a tun device in the test's own
+/// network.
+#[isolated(rootfs = "alpine", devices = ["/dev/net/tun"])]
+fn a_tun_device_rootless() {
+    use std::os::fd::AsRawFd;
+    const TUNSETIFF: libc::c_ulong = 0x4004_54ca;
+    use std::os::unix::fs::PermissionsExt;
+    let opened = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/net/tun");
+    // The host's node, with the host's mode: rootless, root inside is the user outside, who
+    // may open it only if the host lets everyone (most distributions: 0666).
+    let mode = fs::metadata("/dev/net/tun").unwrap().permissions().mode();
+    if mode & 0o006 != 0o006 {
+        assert_eq!(opened.unwrap_err().raw_os_error(), Some(libc::EACCES));
+        return;
+    }
+    let tun = opened.unwrap();
+    let mut request = [0u8; 40];
+    request[..5].copy_from_slice(b"tun7\0");
+    request[16..18].copy_from_slice(&((libc::IFF_TUN | libc::IFF_NO_PI) as u16).to_ne_bytes());
+    // SAFETY: TUNSETIFF with a buffer as large as struct ifreq.
+    let rc = unsafe { libc::ioctl(tun.as_raw_fd(), TUNSETIFF, request.as_mut_ptr()) };
+    assert_eq!(rc, 0, "TUNSETIFF: {}", std::io::Error::last_os_error());
+}
+
 #[isolated(net = "veth")]
 fn veth_needs_root() {}
 

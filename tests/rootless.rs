@@ -31,6 +31,7 @@ fn an_unprivileged_user_runs_tests_in_user_namespaces() {
     for test in [
         "root_inside_a_user_namespace_on_alpine",
         "the_host_root_read_only_and_the_hosts_files_out_of_reach",
+        "a_tun_device_rootless",
     ] {
         let passed = stdout
             .lines()
@@ -41,5 +42,5 @@ fn an_unprivileged_user_runs_tests_in_user_namespaces() {
         stdout.contains("net = \"veth\" needs root: it puts an interface on the host"),
         "{stdout}"
     );
-    assert!(stdout.contains("2 passed; 1 failed"), "{stdout}");
+    assert!(stdout.contains("3 passed; 1 failed"), "{stdout}");
 }
