@@ -72,6 +72,12 @@ mod alpine {
     many_tests!((rootfs = "alpine"));
 }
 
+/// The same on Alpine with `privileged = true`: no user namespace of the test's own, no
+/// seccomp filter. The baseline for what the default confinement costs.
+mod unconfined {
+    many_tests!((rootfs = "alpine", privileged = true));
+}
+
 /// Starting a three-node virtual network inside one test (`isolated::net`).
 mod network {
     #[isolated::isolated]
@@ -159,6 +165,7 @@ fn orchestrate() {
     for threads in THREADS {
         let mut host = Vec::new();
         let mut alpine = Vec::new();
+        let mut unconfined = Vec::new();
         let mut veth = Vec::new();
         let mut baseline = Vec::new();
         // Interleaved, so that a slow phase of the machine hits every row alike.
@@ -170,6 +177,10 @@ fn orchestrate() {
             if alpine_skip.is_none() {
                 match run_suite("alpine", n, threads) {
                     Ok(wall) => alpine.push(wall),
+                    Err(e) => alpine_skip = Some(e),
+                }
+                match run_suite("unconfined", n, threads) {
+                    Ok(wall) => unconfined.push(wall),
                     Err(e) => alpine_skip = Some(e),
                 }
             }
@@ -186,6 +197,14 @@ fn orchestrate() {
             match &alpine_skip {
                 Some(reason) => Outcome::Skipped(reason.clone()),
                 None => median(alpine),
+            },
+        ));
+        rows.push((
+            "isolated, alpine, privileged",
+            threads,
+            match &alpine_skip {
+                Some(reason) => Outcome::Skipped(reason.clone()),
+                None => median(unconfined),
             },
         ));
         rows.push(("isolated, host, net veth", threads, median(veth)));
@@ -206,6 +225,7 @@ fn orchestrate() {
         n
     );
     print_goal(n, &rows);
+    print_confinement_cost(&rows);
     print_network_start();
 }
 
@@ -308,6 +328,28 @@ fn print_goal(n: usize, rows: &[(&str, usize, Outcome)]) {
         "goal: under {GOAL_MS} ms per isolated test on a 2-core machine -> {verdict} \
          (host rootfs, {threads} threads: {host:.3} ms per test{alpine})"
     );
+}
+
+/// What the default confinement (the test's own user namespace, the seccomp filter) costs: the
+/// alpine row against the same tests with `privileged = true`, at each thread count.
+fn print_confinement_cost(rows: &[(&str, usize, Outcome)]) {
+    let wall = |name: &str, threads: usize| {
+        rows.iter().find_map(|(row, t, outcome)| match outcome {
+            Outcome::Measured(wall) if *t == threads && *row == name => Some(ms(*wall)),
+            _ => None,
+        })
+    };
+    for threads in THREADS {
+        let confined = wall("isolated, rootfs alpine", threads);
+        let unconfined = wall("isolated, alpine, privileged", threads);
+        if let (Some(confined), Some(unconfined)) = (confined, unconfined) {
+            println!(
+                "confinement ({threads} thread(s)): alpine / alpine privileged = {:.2} \
+                 (user namespace and seccomp filter against neither)",
+                confined / unconfined
+            );
+        }
+    }
 }
 
 /// Runs the first `n` generated tests under `prefix` through the real runner and times it.

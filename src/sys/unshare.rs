@@ -16,12 +16,9 @@
 //! kernel allows. A writable sysfs is not allowed: root inside is the host's root to its
 //! files (`/sys/kernel/mm`, `/sys/module/*/parameters`).
 use std::ffi::c_int;
-use std::fs::File;
-use std::io::{Read, Write};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 
 use super::error::{Errno, SysError, SysResult};
-use super::process::Forked;
 
 /// Which namespaces PID 1 makes for the test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,68 +148,121 @@ fn map_own_root() -> SysResult<()> {
     super::write_id_maps_of("self", super::ROOT_ONLY_MAP)
 }
 
-/// A user namespace and a network namespace it owns, made by a helper process (a child of
-/// PID 1) and held open by descriptors once the helper is gone.
+/// A user namespace and a network namespace it owns, made by a helper (a child of PID 1
+/// sharing its memory and descriptor table, which PID 1 waits for like `vfork`) and held open
+/// by the descriptors the helper opened before it exited.
 struct UserAndNetwork {
     user: OwnedFd,
     network: OwnedFd,
 }
 
+/// What the helper is given and leaves behind, in memory it shares with PID 1.
+#[repr(C)]
+struct HelperArgs {
+    map_self: bool,
+    user: c_int,
+    network: c_int,
+    failed_op: &'static str,
+    errno: c_int,
+}
+
 impl UserAndNetwork {
     fn make(map_self: bool) -> SysResult<UserAndNetwork> {
-        let (ready_read, ready_write) = super::pipe()?;
-        let (release_read, release_write) = super::pipe()?;
-        // SAFETY: the caller is single-threaded; the child makes system calls and exits.
-        let helper = match unsafe { super::fork() }? {
-            Forked::Child => {
-                drop((ready_read, release_write));
-                let made = unshare(
-                    libc::CLONE_NEWUSER | libc::CLONE_NEWNET,
-                    "unshare(CLONE_NEWUSER|CLONE_NEWNET)",
-                )
-                .and_then(|()| if map_self { map_own_root() } else { Ok(()) });
-                let errno = made.err().map_or(0, |e| e.errno as i32 as u8);
-                // Its pid as the /proc mounted here counts (the host's, not PID 1's namespace).
-                let pid = std::fs::read_link("/proc/self")
-                    .ok()
-                    .and_then(|p| p.to_str()?.parse::<u32>().ok())
-                    .unwrap_or(0);
-                let mut message = [0u8; 5];
-                message[0] = errno;
-                message[1..].copy_from_slice(&pid.to_ne_bytes());
-                let _ = File::from(ready_write).write_all(&message);
-                let _ = File::from(release_read).read(&mut [0u8]);
-                super::exit_now(0)
-            }
-            Forked::Parent(pid) => pid,
+        let mut args = HelperArgs {
+            map_self,
+            user: -1,
+            network: -1,
+            failed_op: "",
+            errno: 0,
         };
-        drop((ready_write, release_read));
-        let mut answer = [0u8; 5];
-        let read = File::from(ready_read).read(&mut answer);
-        let seen_as = u32::from_ne_bytes([answer[1], answer[2], answer[3], answer[4]]);
-        let open = |kind: &str| {
-            let path = format!("/proc/{seen_as}/ns/{kind}");
-            File::open(&path)
-                .map(OwnedFd::from)
-                .map_err(|e| super::fs::io_error("open", path.as_ref(), e))
+        let mut stack = vec![0u8; 64 * 1024];
+        // SAFETY: one past the end of the buffer, which the stack grows down from.
+        let top = unsafe { stack.as_mut_ptr().add(stack.len()) };
+        let top = (top as usize & !15) as *mut libc::c_void;
+        let flags = libc::CLONE_NEWUSER
+            | libc::CLONE_NEWNET
+            | libc::CLONE_VM
+            | libc::CLONE_VFORK
+            | libc::CLONE_FILES
+            | libc::SIGCHLD;
+        // SAFETY: `helper_main` makes only async-signal-safe calls and returns; the stack and
+        // `args` outlive it (CLONE_VFORK suspends this process until the helper has exited).
+        let pid = unsafe {
+            libc::clone(
+                helper_main,
+                top,
+                flags,
+                &mut args as *mut HelperArgs as *mut libc::c_void,
+            )
         };
-        let made = match (read, answer[0]) {
-            (Ok(5), 0) if seen_as > 0 => open("user").and_then(|user| Ok((user, open("net")?))),
-            (_, errno) => {
-                let errno = match errno {
-                    0 => Errno::EIO,
-                    errno => Errno::from_raw(errno.into()),
-                };
-                Err(SysError::new("unshare(CLONE_NEWUSER|CLONE_NEWNET)", errno))
-            }
-        };
-        drop(release_write);
-        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(helper), None);
+        if pid < 0 {
+            return Err(SysError::new(
+                "clone(CLONE_NEWUSER|CLONE_NEWNET)",
+                Errno::last(),
+            ));
+        }
+        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+        drop(stack);
         // The helper took PID 2: give it back, so the test's body is PID 2 as always. Needs
         // a writable /proc/sys (not in every container): else the body is PID 3.
         let _ = std::fs::write("/proc/sys/kernel/ns_last_pid", "1");
-        let (user, network) = made?;
-        Ok(UserAndNetwork { user, network })
+        // SAFETY: descriptors the helper opened in the table it shared with us; nothing else
+        // owns them.
+        let own = |fd: c_int| (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) });
+        let (user, network) = (own(args.user), own(args.network));
+        match (user, network, args.errno) {
+            (Some(user), Some(network), 0) => Ok(UserAndNetwork { user, network }),
+            (_, _, errno) => Err(SysError::new(args.failed_op, Errno::from_raw(errno))),
+        }
+    }
+}
+
+/// The helper: in its new user and network namespaces, maps itself (rootless) and opens both
+/// namespaces for PID 1. Async-signal-safe: it shares PID 1's memory.
+extern "C" fn helper_main(arg: *mut libc::c_void) -> c_int {
+    // SAFETY: `arg` is the `HelperArgs` PID 1 passed, alive until we exit.
+    let args = unsafe { &mut *(arg as *mut HelperArgs) };
+    let fail = |args: &mut HelperArgs, op: &'static str| {
+        args.failed_op = op;
+        args.errno = Errno::last_raw();
+        1
+    };
+    if args.map_self {
+        // Denied already (inherited from the namespace above); a self-made gid_map needs it.
+        let _ = write_file(c"/proc/self/setgroups", b"deny");
+        if !write_file(c"/proc/self/uid_map", b"0 0 1\n") {
+            return fail(args, "write(/proc/self/uid_map)");
+        }
+        if !write_file(c"/proc/self/gid_map", b"0 0 1\n") {
+            return fail(args, "write(/proc/self/gid_map)");
+        }
+    }
+    let open = |path: &std::ffi::CStr| {
+        // SAFETY: open(2) of a NUL-terminated path.
+        unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) }
+    };
+    args.user = open(c"/proc/self/ns/user");
+    if args.user < 0 {
+        return fail(args, "open(/proc/self/ns/user)");
+    }
+    args.network = open(c"/proc/self/ns/net");
+    if args.network < 0 {
+        return fail(args, "open(/proc/self/ns/net)");
+    }
+    0
+}
+
+/// `open` + `write` + `close`, async-signal-safe; whether all of `data` was written.
+fn write_file(path: &std::ffi::CStr, data: &[u8]) -> bool {
+    // SAFETY: open/write/close of a NUL-terminated path with a valid buffer.
+    unsafe {
+        let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+        if fd < 0 {
+            return false;
+        }
+        let written = libc::write(fd, data.as_ptr().cast(), data.len());
+        libc::close(fd);
+        written == data.len() as isize
     }
 }
 
