@@ -65,6 +65,17 @@ pub(crate) fn move_fd_out_of_the_way(fd: std::os::fd::RawFd) -> SysResult<std::o
     Ok(moved)
 }
 
+/// `mknod(path, S_IFCHR | mode, makedev(major, minor))`, then `chmod(mode)` (the umask would
+/// cut it).
+pub(crate) fn make_char_device(path: &Path, mode: u32, major: u32, minor: u32) -> SysResult<()> {
+    use nix::sys::stat::{Mode, SFlag};
+    let perms = Mode::from_bits_truncate(mode as libc::mode_t);
+    let dev = nix::sys::stat::makedev(major.into(), minor.into());
+    nix::sys::stat::mknod(path, SFlag::S_IFCHR, perms, dev).op_at("mknod", path)?;
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(mode))
+        .map_err(|e| io_error("chmod", path, e))
+}
+
 /// Makes sure something exists at `path` to mount onto: a directory (`dir`) or a file, and
 /// the directories above it. What already exists is left alone (a read-only root may hold it).
 pub(crate) fn mount_target(path: &Path, dir: bool) -> SysResult<()> {

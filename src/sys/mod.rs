@@ -25,8 +25,8 @@ pub(crate) use caps::{
 pub(crate) use cgroup::unescape_mountinfo;
 pub(crate) use error::{SysError, SysResult};
 pub(crate) use fs::{
-    bind_target, chdir, follow_links, mkdir, mkdir_all, mount_target, move_fd_out_of_the_way,
-    symlink, write_file,
+    bind_target, chdir, follow_links, make_char_device, mkdir, mkdir_all, mount_target,
+    move_fd_out_of_the_way, symlink, write_file,
 };
 pub(crate) use mount::{
     bind, detach, make_rprivate, mount_devpts, mount_overlay, mount_proc, mount_proc_readonly,
