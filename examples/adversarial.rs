@@ -71,8 +71,8 @@ fn a_child_kills_every_process_it_sees() {
     unreachable!("the body should have been killed");
 }
 
-/// Without CAP_SYS_ADMIN the host's root cannot be remounted at all.
-#[isolated(caps = ["-SYS_ADMIN"])]
+/// Without CAP_SYS_ADMIN the read-only host root cannot be remounted at all.
+#[isolated(rootfs = "host-ro", caps = ["-SYS_ADMIN"])]
 fn remounts_the_hosts_root_without_sys_admin() {
     assert_eq!(caps("CapBnd:") & CAP_SYS_ADMIN, 0);
     let out = Command::new("mount")
@@ -285,6 +285,40 @@ fn mount_fresh(fstype: &str, target: &str, flags: libc::c_ulong, data: &str) -> 
     }
 }
 
+/// Files written through the copy-on-write host root, which `tests/adversarial.rs` looks for on
+/// the host afterwards.
+pub const HOST_PROBES: [&str; 3] = [
+    "/etc/isolated-cow-probe",
+    "/usr/bin/isolated-cow-probe",
+    "/root/isolated-cow-probe",
+];
+
+/// `rootfs = "host"` is the host's, copy-on-write: every write succeeds and stays the test's.
+#[isolated]
+fn writes_the_hosts_files_through_the_copy_on_write_root() {
+    for path in HOST_PROBES {
+        std::fs::write(path, "written inside").unwrap();
+        assert_eq!(std::fs::read_to_string(path).unwrap(), "written inside");
+    }
+    std::fs::remove_file("/etc/hostname").unwrap();
+    let checkout = env!("CARGO_MANIFEST_DIR");
+    std::fs::write(format!("{checkout}/isolated-cow-probe"), "x").unwrap();
+}
+
+/// A unix socket the host listens on (`tests/adversarial.rs` makes it, in the checkout): the
+/// copy-on-write root shows its file, but a connection through the overlay reaches nothing.
+#[isolated]
+fn connects_to_a_host_unix_socket() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/.isolated-host.sock");
+    let err = std::os::unix::net::UnixStream::connect(path).unwrap_err();
+    let errno = err.raw_os_error();
+    // ENOENT where the checkout lies under /tmp or /run, which every test gets fresh.
+    assert!(
+        errno == Some(libc::ECONNREFUSED) || errno == Some(libc::ENOENT),
+        "{err}"
+    );
+}
+
 /// Every path under `dir`, not following symbolic links.
 fn walk(dir: &str) -> Vec<std::path::PathBuf> {
     let mut found = Vec::new();
@@ -451,8 +485,9 @@ mod host_kernel {
         }
     }
 
-    /// The host root stays read-only: its mounts are locked in the test's user namespace.
-    #[isolated]
+    /// The read-only host root stays read-only: its mounts are locked in the test's user
+    /// namespace.
+    #[isolated(rootfs = "host-ro")]
     fn unmounts_tmp_and_remounts_the_hosts_root_read_write() {
         // SAFETY: umount2(2) with a valid path.
         let rc = unsafe { libc::umount2(c"/tmp".as_ptr(), libc::MNT_DETACH) };

@@ -1,4 +1,4 @@
-//! A small suite on the host's root filesystem (read-only): needs no fixture, no download.
+//! A small suite on the host's root filesystem (copy-on-write): needs no fixture, no download.
 //!
 //! `sudo -E cargo run --example demo`
 
@@ -16,7 +16,17 @@ fn has_its_own_hostname() {
 }
 
 #[isolated]
-fn host_root_is_read_only() {
+fn host_root_is_copy_on_write() {
+    // The write lands in the test's own layer; the host's /etc never sees it.
+    std::fs::write("/etc/isolated-probe", "mine").unwrap();
+    assert_eq!(
+        std::fs::read_to_string("/etc/isolated-probe").unwrap(),
+        "mine"
+    );
+}
+
+#[isolated(rootfs = "host-ro")]
+fn host_ro_is_read_only() {
     let err = std::fs::write("/etc/isolated-probe", "x").unwrap_err();
     assert_eq!(err.raw_os_error(), Some(30)); // EROFS
 }

@@ -93,8 +93,13 @@ fn hostile_tests_are_contained_and_the_host_is_unchanged() {
     let mut canary = canary();
     let (wall, clock) = (SystemTime::now(), Instant::now());
 
+    let socket = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".isolated-host.sock");
+    let _ = std::fs::remove_file(&socket);
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
     let exe = example();
     let out = Command::new(&exe).output().unwrap();
+    drop(listener);
+    std::fs::remove_file(&socket).unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(101), "{stdout}\n{stderr}");
@@ -118,6 +123,8 @@ fn hostile_tests_are_contained_and_the_host_is_unchanged() {
         "sets_the_clock",
         "caps_key_adds_and_drops",
         "setuid_binary_cannot_regain_capabilities",
+        "writes_the_hosts_files_through_the_copy_on_write_root",
+        "connects_to_a_host_unix_socket",
     ] {
         assert!(
             line_for(&stdout, contained).ends_with("... ok"),
@@ -135,7 +142,7 @@ fn hostile_tests_are_contained_and_the_host_is_unchanged() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("test result: FAILED. 18 passed; 2 failed; 0 ignored"),
+        stdout.contains("test result: FAILED. 20 passed; 2 failed; 0 ignored"),
         "{stdout}"
     );
     // The run names the tests that hold the host's kernel, before any runs.
@@ -148,6 +155,23 @@ fn hostile_tests_are_contained_and_the_host_is_unchanged() {
     );
 
     assert_eq!(host_state(), before);
+    // What the copy-on-write host root took stayed in the test's layer.
+    let checkout_probe = format!("{}/isolated-cow-probe", env!("CARGO_MANIFEST_DIR"));
+    for path in [
+        "/etc/isolated-cow-probe",
+        "/usr/bin/isolated-cow-probe",
+        "/root/isolated-cow-probe",
+        &checkout_probe,
+    ] {
+        assert!(
+            !std::path::Path::new(path).exists(),
+            "{path} reached the host"
+        );
+    }
+    assert!(
+        std::path::Path::new("/etc/hostname").exists(),
+        "/etc/hostname was removed"
+    );
     assert!(canary.try_wait().unwrap().is_none(), "the canary died");
     canary.kill().unwrap();
     canary.wait().unwrap();

@@ -11,18 +11,25 @@ use crate::registry::TestDef;
 /// The root filesystem a test sees.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Root {
-    /// The host's root, recursively bind-mounted and made read-only.
+    /// The host's real filesystems, each copy-on-write (`rootfs = "host"`).
+    Host,
+    /// The host's root, recursively bind-mounted and made read-only (`rootfs = "host-ro"`).
     HostReadOnly,
     /// A copy-on-write overlay: read-only layers (topmost first: the test's `copy` files, then
     /// the prepared fixture tree), a fresh tmpfs layer on top for the test's writes.
     Overlay { lowers: Vec<PathBuf> },
 }
 
+/// [`Root::Host`], encoded.
+const HOST: &str = "host";
+
 impl Root {
     /// The root as the runner hands it to the child in one environment variable: empty for
-    /// the host, else the lower layers, one per line (topmost first).
+    /// the host read-only, [`HOST`] for the host copy-on-write, else the lower layers, one per
+    /// line (topmost first; absolute paths, so never [`HOST`]).
     pub(crate) fn encode(&self) -> String {
         match self {
+            Root::Host => HOST.to_string(),
             Root::HostReadOnly => String::new(),
             Root::Overlay { lowers } => {
                 let lines: Vec<_> = lowers.iter().map(|l| l.to_string_lossy()).collect();
@@ -35,6 +42,9 @@ impl Root {
     pub(crate) fn decode(text: &str) -> Root {
         if text.is_empty() {
             return Root::HostReadOnly;
+        }
+        if text == HOST {
+            return Root::Host;
         }
         Root::Overlay {
             lowers: text.lines().map(PathBuf::from).collect(),
@@ -115,7 +125,7 @@ mod tests {
         let overlay = Root::Overlay {
             lowers: vec!["/c/layer".into(), "/c/tree".into()],
         };
-        for root in [Root::HostReadOnly, overlay] {
+        for root in [Root::Host, Root::HostReadOnly, overlay] {
             assert_eq!(Root::decode(&root.encode()), root);
         }
     }

@@ -71,9 +71,10 @@ impl RunContext {
             .fixtures
             .get_or_init(test.rootfs, || prepare(test.rootfs, &self.manifest_dir))?;
         match (rootfs, test.copies) {
-            (Rootfs::Host, []) => Ok(Root::HostReadOnly),
-            (Rootfs::Host, _) => Err("`copy` and `bins` need a fixture root filesystem: \
-                 rootfs = \"host\" is the host's, read-only; use a fixture, or `bind`"
+            (Rootfs::Host, []) => Ok(Root::Host),
+            (Rootfs::HostReadOnly, []) => Ok(Root::HostReadOnly),
+            (Rootfs::Host | Rootfs::HostReadOnly, _) => Err("`copy` and `bins` need a fixture \
+                 root filesystem: rootfs = \"host\" is the host's; use a fixture, or `bind`"
                 .to_string()),
             (Rootfs::Tree(tree), []) => Ok(Root::Overlay { lowers: vec![tree] }),
             (Rootfs::Tree(tree), copies) => {

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::{SetupError, Step};
 use super::network;
-use super::{dev, kernel_fs};
+use super::{dev, host_root, kernel_fs};
 use crate::plan::{Bind, Plan, Root};
 use crate::sys::{self, MsFlags};
 
@@ -38,7 +38,7 @@ pub(crate) fn build(plan: &Plan) -> Result<(), SetupError> {
         .step("pivot into the scratch tmpfs")?;
     sys::chdir(Path::new("/")).step("change into the scratch root")?;
 
-    mount_root(&plan.root)?;
+    let root = mount_root(&plan.root)?;
     // The new root becomes `/`; the scratch, with the host's root inside, waits at /tmp.
     sys::mkdir(Path::new("/newroot/tmp"), 0o1777).step("create /tmp")?;
     sys::pivot_root(Path::new("/newroot"), Path::new("/newroot/tmp"))
@@ -53,7 +53,7 @@ pub(crate) fn build(plan: &Plan) -> Result<(), SetupError> {
     with_mountpoint(run, |p| sys::mount_tmpfs(p, flags, "mode=0755")).step("mount /run")?;
     kernel_fs::mount_spare_proc(run)?;
     sys::mount_tmpfs(run, flags, "mode=0755").step("mount /run")?;
-    expose_layers(&plan.root, Path::new(LAYERS))?;
+    expose_layers(&root, Path::new(LAYERS))?;
     for name in ["hosts", "resolv.conf"] {
         install_etc_file(name)?;
     }
@@ -94,32 +94,42 @@ fn build_scratch(plan: &Plan) -> Result<(), SetupError> {
 }
 
 /// Mounts the test's root at /newroot (in the scratch root, the host's root at /oldroot).
-fn mount_root(root: &Root) -> Result<(), SetupError> {
+fn mount_root(root: &Root) -> Result<Root, SetupError> {
     let newroot = Path::new("/newroot");
     match root {
         Root::Overlay { lowers } => {
             // Copy-on-write: the fixture stays untouched, writes land in the scratch tmpfs.
             let lowers: Vec<_> = lowers.iter().map(|l| host_path("/oldroot", l)).collect();
             sys::mount_overlay(&lowers, Path::new("/upper"), Path::new("/work"), newroot)
-                .step("mount the overlay root filesystem")
+                .step("mount the overlay root filesystem")?;
+            Ok(root.clone())
         }
-        Root::HostReadOnly => {
-            // The host's whole mount tree, read-only at every level...
-            sys::bind(Path::new("/oldroot"), newroot, true).step("bind the host's root")?;
-            sys::set_readonly(newroot, true, true).step("make the host's root read-only")?;
-            // ...but not the host's /proc, /dev, /tmp, …: fresh ones replace them, and the
-            // host's must not stay reachable below (by unmounting the fresh one, say).
-            for dir in HOST_SUBMOUNTS {
-                match sys::detach(&newroot.join(dir)) {
-                    Err(e) if e.errno != nix::errno::Errno::EINVAL => {
-                        return Err(e).step("detach the host's kernel filesystems")
-                    }
-                    _ => {}
-                }
+        Root::Host => match host_root::mount(newroot)? {
+            true => Ok(Root::Host),
+            // Rootless, the host's root has locked submounts, and overlayfs takes no such
+            // lower layer: the host's root read-only, then.
+            false => mount_host_read_only(newroot).map(|()| Root::HostReadOnly),
+        },
+        Root::HostReadOnly => mount_host_read_only(newroot).map(|()| Root::HostReadOnly),
+    }
+}
+
+/// The host's whole mount tree at `newroot`, read-only, without its kernel filesystems.
+fn mount_host_read_only(newroot: &Path) -> Result<(), SetupError> {
+    // The host's whole mount tree, read-only at every level...
+    sys::bind(Path::new("/oldroot"), newroot, true).step("bind the host's root")?;
+    sys::set_readonly(newroot, true, true).step("make the host's root read-only")?;
+    // ...but not the host's /proc, /dev, /tmp, …: fresh ones replace them, and the host's
+    // must not stay reachable below (by unmounting the fresh one, say).
+    for dir in HOST_SUBMOUNTS {
+        match sys::detach(&newroot.join(dir)) {
+            Err(e) if e.errno != nix::errno::Errno::EINVAL => {
+                return Err(e).step("detach the host's kernel filesystems")
             }
-            Ok(())
+            _ => {}
         }
     }
+    Ok(())
 }
 
 /// The layers of the test's root, read-only at `dir/0`, `/1`, … (topmost first), for the
@@ -137,6 +147,10 @@ fn expose_layers(root: &Root, dir: &Path) -> Result<(), SetupError> {
                     .map(|l| host_path(&format!("{PARKED}/oldroot"), l)),
             )
             .collect(),
+        Root::Host => vec![
+            parked(host_root::ROOT_UPPER.trim_start_matches('/')),
+            parked("oldroot"),
+        ],
         Root::HostReadOnly => vec![parked("oldroot")],
     };
     for (i, source) in sources.iter().enumerate() {

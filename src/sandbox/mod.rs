@@ -4,6 +4,7 @@
 mod dev;
 mod enter;
 mod error;
+mod host_root;
 mod kernel_fs;
 mod network;
 
