@@ -66,7 +66,7 @@ pub(super) fn mount(newroot: &Path) -> Result<bool, SetupError> {
         for dir in [&upper, &work] {
             sys::mkdir(dir, 0o755).step("create an overlay's layers for the host")?;
         }
-        match sys::mount_overlay(&[lower.clone()], &upper, &work, &target) {
+        match sys::mount_overlay(std::slice::from_ref(&lower), &upper, &work, &target) {
             Ok(()) => {}
             Err(e) if i == 0 && e.errno == nix::errno::Errno::EINVAL => return Ok(false),
             Err(e) if i == 0 => return Err(e).step("mount the host's root copy-on-write"),
