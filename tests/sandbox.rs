@@ -255,7 +255,11 @@ mod host_safety {
             );
         }
         // Nor made writable again.
-        for (dir, flags) in [("/proc/sys", libc::MS_BIND)] {
+        for (dir, flags) in [
+            ("/proc/sys", libc::MS_BIND),
+            ("/sys", libc::MS_BIND),
+            ("/run/isolated/layers/0", libc::MS_BIND),
+        ] {
             let path = std::ffi::CString::new(dir).unwrap();
             // SAFETY: a remount with valid strings and no data.
             let rc = unsafe {
