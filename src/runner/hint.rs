@@ -28,7 +28,8 @@ pub(super) fn withheld(test: &TestDef, text: &str) -> Option<String> {
     let dropped = dropped(kept);
     if !dropped.is_empty() {
         parts.push(format!(
-            "it runs without {} (`caps = [\"+NAME\"]` adds one)",
+            "it runs without {} (`caps = [\"+NAME\"]` adds one; a host-wide one acts on the \
+             host only with `privileged = true`)",
             dropped.join(", ")
         ));
     }
