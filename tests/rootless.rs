@@ -44,3 +44,36 @@ fn an_unprivileged_user_runs_tests_in_user_namespaces() {
     );
     assert!(stdout.contains("3 passed; 1 failed"), "{stdout}");
 }
+
+/// The attempts on the host's kernel of `examples/adversarial.rs`, as an unprivileged user:
+/// each is refused there too.
+#[test]
+fn the_host_kernel_attempts_fail_rootless_too() {
+    let dir = tempfile::Builder::new()
+        .prefix("isolated-rootless-adversarial")
+        .tempdir()
+        .unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = dir.path().join("adversarial");
+    std::fs::copy(common::example("adversarial"), &bin).unwrap();
+    let cache = dir.path().join("cache");
+    std::fs::create_dir(&cache).unwrap();
+    std::os::unix::fs::chown(&cache, Some(65534), Some(65534)).unwrap();
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&bin)
+        .arg("host_kernel::")
+        .env("ISOLATED_CACHE_DIR", &cache)
+        .current_dir(dir.path())
+        .output()
+        .expect("setpriv (util-linux) runs the suite as nobody");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let attempts: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("test host_kernel::"))
+        .collect();
+    assert!(attempts.len() >= 9, "{stdout}");
+    for line in attempts {
+        assert!(line.ends_with("... ok"), "{line}\n{stdout}");
+    }
+}
