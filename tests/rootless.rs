@@ -6,27 +6,32 @@ use std::process::Command;
 
 mod common;
 
-#[test]
-fn an_unprivileged_user_runs_tests_in_user_namespaces() {
-    // A world-readable copy and a cache of the user's own, as in the user's own checkout.
+/// Runs the example suite `name` with `args` as nobody: from a world-readable copy, with a
+/// fixture cache of its own, as in the user's own checkout.
+fn run_as_nobody(name: &str, args: &[&str]) -> std::process::Output {
     let dir = tempfile::Builder::new()
         .prefix("isolated-rootless")
         .tempdir()
         .unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let bin = dir.path().join("rootless");
-    std::fs::copy(common::example("rootless"), &bin).unwrap();
+    let bin = dir.path().join(name);
+    std::fs::copy(common::example(name), &bin).unwrap();
     let cache = dir.path().join("cache");
     std::fs::create_dir(&cache).unwrap();
     std::os::unix::fs::chown(&cache, Some(65534), Some(65534)).unwrap();
-
-    let out = Command::new("setpriv")
+    Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
         .arg(&bin)
+        .args(args)
         .env("ISOLATED_CACHE_DIR", &cache)
         .current_dir(dir.path())
         .output()
-        .expect("setpriv (util-linux) runs the suite as nobody");
+        .expect("setpriv (util-linux) runs the suite as nobody")
+}
+
+#[test]
+fn an_unprivileged_user_runs_tests_in_user_namespaces() {
+    let out = run_as_nobody("rootless", &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     for test in [
         "root_inside_a_user_namespace_on_alpine",
@@ -49,24 +54,7 @@ fn an_unprivileged_user_runs_tests_in_user_namespaces() {
 /// each is refused there too.
 #[test]
 fn the_host_kernel_attempts_fail_rootless_too() {
-    let dir = tempfile::Builder::new()
-        .prefix("isolated-rootless-adversarial")
-        .tempdir()
-        .unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let bin = dir.path().join("adversarial");
-    std::fs::copy(common::example("adversarial"), &bin).unwrap();
-    let cache = dir.path().join("cache");
-    std::fs::create_dir(&cache).unwrap();
-    std::os::unix::fs::chown(&cache, Some(65534), Some(65534)).unwrap();
-    let out = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(&bin)
-        .arg("host_kernel::")
-        .env("ISOLATED_CACHE_DIR", &cache)
-        .current_dir(dir.path())
-        .output()
-        .expect("setpriv (util-linux) runs the suite as nobody");
+    let out = run_as_nobody("adversarial", &["host_kernel::"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let attempts: Vec<&str> = stdout
         .lines()

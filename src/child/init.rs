@@ -62,20 +62,22 @@ pub(super) fn run(handoff: Handoff) -> ! {
     };
     let namespaces = match namespaces.prepare(sys::in_rootless_namespace()) {
         Ok(prepared) => prepared,
-        Err(e) => fail(&mut report, "create the test's namespaces", e.to_string()),
+        Err(e) => fail(
+            &mut report,
+            "create the test's namespaces",
+            with_user_namespace_fix(e),
+        ),
     };
     if let Err(e) = sandbox::build(&plan) {
         fail(&mut report, e.step, e.source.to_string())
     }
-    let mut sysfs = Ok(());
-    let entered = namespaces.enter(|| {
-        sysfs = sandbox::mount_own_sysfs(&plan);
-        Ok(())
-    });
-    if let Err(e) = sysfs {
+    if let Err(e) = namespaces.join_network() {
+        fail(&mut report, "create the test's namespaces", e.to_string())
+    }
+    if let Err(e) = sandbox::mount_own_sysfs(&plan) {
         fail(&mut report, e.step, e.source.to_string())
     }
-    if let Err(e) = entered {
+    if let Err(e) = namespaces.lock() {
         fail(&mut report, "create the test's namespaces", e.to_string())
     }
     if let Err(e) = host_side(handshake) {
@@ -135,6 +137,16 @@ fn host_side(handshake: std::os::fd::OwnedFd) -> Result<(), String> {
         Ok(())
     } else {
         Err("the runner gave up".to_string())
+    }
+}
+
+/// A failure to make the test's user namespace, with the machine's reason and its fix when
+/// one is known (`user.max_user_namespaces = 0`, say).
+fn with_user_namespace_fix(e: sys::SysError) -> String {
+    let read = |path: &str| std::fs::read_to_string(path).ok();
+    match sys::user_namespaces_blocked(&read) {
+        Some((reason, fix)) => format!("{e}: {reason}; {fix}"),
+        None => e.to_string(),
     }
 }
 

@@ -58,7 +58,7 @@ impl TestNamespaces {
 
     /// Makes the user and network namespaces ahead (for a confined test with its own network):
     /// call it before anything else in PID 1, so the helper that makes them is gone before the
-    /// test's body is forked. See [`Prepared::enter`] for `map_self`.
+    /// test's body is forked. See [`Prepared::join_network`] for `map_self`.
     pub(crate) fn prepare(self, map_self: bool) -> SysResult<Prepared> {
         let made = match self.confined && self.own_network {
             true => Some(UserAndNetwork::make(map_self)?),
@@ -89,27 +89,33 @@ pub(crate) struct Prepared {
 }
 
 impl Prepared {
-    /// Moves this process into the test's namespaces, making the rest. The caller must be
-    /// single-threaded (a user namespace demands it). With `map_self`, root of the new user
+    /// The first step into the test's namespaces: its network namespace, or (when there is no
+    /// separate user namespace to join later) all of them at once. The caller must be
+    /// single-threaded (a user namespace demands it). With `map_self`, root of a new user
     /// namespace is mapped to this process's own id (the only map a process may write for
-    /// itself); else the runner writes the map. `in_network` runs once this process is in the
-    /// test's network namespace and still in the old mount namespace, whose mounts the new user
-    /// namespace locks.
-    pub(crate) fn enter(self, in_network: impl FnOnce() -> SysResult<()>) -> SysResult<()> {
-        let namespaces = self.namespaces;
-        let Some(made) = self.made else {
-            unshare(namespaces.flags(), namespaces.op())?;
-            if namespaces.confined && self.map_self {
+    /// itself); else the runner writes the map. Mount the network's `/sys` between this and
+    /// [`Self::lock`]: still in the old mount namespace, it is locked like the rest.
+    pub(crate) fn join_network(&self) -> SysResult<()> {
+        let Some(made) = &self.made else {
+            unshare(self.namespaces.flags(), self.namespaces.op())?;
+            if self.namespaces.confined && self.map_self {
                 map_own_root()?;
             }
-            return in_network();
+            return Ok(());
         };
         setns(
             made.network.as_fd(),
             libc::CLONE_NEWNET,
             "setns(CLONE_NEWNET)",
-        )?;
-        in_network()?;
+        )
+    }
+
+    /// The rest: the user namespace, and a copy of the mount namespace it owns (every mount
+    /// made so far is locked in it), with new UTS, IPC and cgroup namespaces.
+    pub(crate) fn lock(self) -> SysResult<()> {
+        let Some(made) = self.made else {
+            return Ok(());
+        };
         setns(
             made.user.as_fd(),
             libc::CLONE_NEWUSER,
@@ -230,10 +236,10 @@ extern "C" fn helper_main(arg: *mut libc::c_void) -> c_int {
     if args.map_self {
         // Denied already (inherited from the namespace above); a self-made gid_map needs it.
         let _ = write_file(c"/proc/self/setgroups", b"deny");
-        if !write_file(c"/proc/self/uid_map", b"0 0 1\n") {
+        if !write_file(c"/proc/self/uid_map", super::ROOT_ONLY_MAP.as_bytes()) {
             return fail(args, "write(/proc/self/uid_map)");
         }
-        if !write_file(c"/proc/self/gid_map", b"0 0 1\n") {
+        if !write_file(c"/proc/self/gid_map", super::ROOT_ONLY_MAP.as_bytes()) {
             return fail(args, "write(/proc/self/gid_map)");
         }
     }
