@@ -73,6 +73,9 @@ pub struct Mapping {
     pub source: &'static str,
     /// An absolute path inside the test's root filesystem.
     pub target: &'static str,
+    /// For a `bins` entry, the cargo binary's name: found again at run time where the tests
+    /// run from an archive (`NEXTEST_BIN_EXE_<name>`).
+    pub bin: Option<&'static str>,
 }
 
 /// One `#[isolated]` test, as the attribute wrote it down at compile time.
@@ -113,6 +116,8 @@ pub struct TestDef {
     pub devices: &'static [&'static str],
     /// The test crate's manifest directory: relative `copy` and `bind` sources start there.
     pub manifest_dir: &'static str,
+    /// `crate_dir = false` turns off the crate's directory, read-only at its own path.
+    pub crate_dir: bool,
     /// `#[should_panic]`.
     pub should_panic: ShouldPanic,
     /// `#[ignore]`.
@@ -165,6 +170,7 @@ impl TestDef {
             privileged: false,
             devices: &[],
             manifest_dir: "/",
+            crate_dir: true,
             should_panic: ShouldPanic::No,
             ignore: Ignore::No,
             body: || Ok(()),

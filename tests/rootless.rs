@@ -24,6 +24,7 @@ fn run_as_nobody(name: &str, args: &[&str]) -> std::process::Output {
         .arg(&bin)
         .args(args)
         .env("ISOLATED_CACHE_DIR", &cache)
+        .env("ISOLATED_FIXTURES_PATH", common::fixtures_path())
         .current_dir(dir.path())
         .output()
         .expect("setpriv (util-linux) runs the suite as nobody")

@@ -49,8 +49,10 @@ mod identity {
     }
 
     #[isolated(rootfs = "alpine")]
-    fn runs_as_root_in_slash_with_a_clean_environment() {
-        assert_eq!(std::env::current_dir().unwrap().to_str(), Some("/"));
+    fn runs_as_root_in_its_crate_dir_with_a_clean_environment() {
+        // As under `cargo test`: the crate's directory, bound in read-only.
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(cwd.to_str(), Some(env!("CARGO_MANIFEST_DIR")));
         let uid = fs::read_to_string("/proc/self/status").unwrap();
         assert!(uid.lines().any(|l| l.starts_with("Uid:\t0\t0")));
         let names: BTreeSet<String> = std::env::vars().map(|(k, _)| k).collect();
@@ -112,11 +114,15 @@ mod filesystem {
         assert!(fs::metadata("/bin/busybox").is_ok());
     }
 
-    #[isolated(rootfs = "alpine")]
+    #[isolated(rootfs = "alpine", crate_dir = false)]
     fn no_host_path_is_reachable() {
         assert!(fs::metadata("/oldroot").is_err());
         assert!(fs::metadata("/newroot").is_err());
-        assert!(fs::metadata(env!("CARGO_MANIFEST_DIR")).is_err());
+        // Only the executable, for backtraces: none of the crate's other files.
+        let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        assert!(fs::metadata(manifest.join("Cargo.toml")).is_err());
+        let exe = std::env::current_exe().unwrap();
+        assert_eq!(fs::read_dir(exe.parent().unwrap()).unwrap().count(), 1);
         let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
         for mount in mounts.lines() {
             let mountpoint = mount.split(' ').nth(4).unwrap();

@@ -8,7 +8,7 @@ use syn::{Expr, ExprLit, Lit, LitStr, Meta, Token};
 use crate::errors::Errors;
 use crate::{duration, limits, validate};
 
-const KEYS: [&str; 14] = [
+const KEYS: [&str; 15] = [
     "rootfs",
     "hostname",
     "timeout",
@@ -23,6 +23,7 @@ const KEYS: [&str; 14] = [
     "caps",
     "privileged",
     "devices",
+    "crate_dir",
 ];
 
 /// What the keys asked for, with the documented defaults for the rest.
@@ -52,6 +53,8 @@ pub(crate) struct Config {
     pub(crate) privileged: bool,
     /// `devices = ["/dev/net/tun"]`: host device nodes bound into the test's /dev.
     pub(crate) devices: Vec<String>,
+    /// `crate_dir = false`: no crate directory at its own path.
+    pub(crate) crate_dir: bool,
 }
 
 impl Default for Config {
@@ -71,6 +74,7 @@ impl Default for Config {
             caps: Vec::new(),
             privileged: false,
             devices: Vec::new(),
+            crate_dir: true,
         }
     }
 }
@@ -132,16 +136,16 @@ fn apply(config: &mut Config, key: &str, value: &Expr, errors: &mut Errors) {
         "bins" => config.bins = string_entries(value, key, errors, validate::bin),
         "caps" => config.caps = string_entries(value, key, errors, validate::cap),
         "devices" => config.devices = string_entries(value, key, errors, validate::device),
-        "privileged" => match value {
-            Expr::Lit(ExprLit {
-                lit: Lit::Bool(flag),
-                ..
-            }) => config.privileged = flag.value,
-            other => errors.at(
-                other,
-                "expected `true` or `false`, like `privileged = true`",
-            ),
-        },
+        "privileged" => {
+            if let Some(flag) = flag(value, key, errors) {
+                config.privileged = flag
+            }
+        }
+        "crate_dir" => {
+            if let Some(flag) = flag(value, key, errors) {
+                config.crate_dir = flag
+            }
+        }
         "pids" => config.pids = limits::pids(value, errors),
         "cpu" => config.cpu_millis = limits::cpu(value, errors),
         _ => apply_string(config, key, value, errors),
@@ -196,6 +200,23 @@ fn string_entries<T>(
     entries
 }
 
+/// A `true` or `false` (`privileged`, `crate_dir`).
+fn flag(value: &Expr, key: &str, errors: &mut Errors) -> Option<bool> {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Bool(flag),
+            ..
+        }) => Some(flag.value),
+        other => {
+            errors.at(
+                other,
+                format!("expected `true` or `false`, like {}", example(key)),
+            );
+            None
+        }
+    }
+}
+
 /// The string in `value`, if it is a plain string literal.
 pub(crate) fn string_literal(value: &Expr) -> Option<&LitStr> {
     match value {
@@ -223,6 +244,7 @@ fn example(key: &str) -> &'static str {
         "caps" => "`caps = [\"+SYS_TIME\", \"-NET_RAW\"]`",
         "privileged" => "`privileged = true`",
         "devices" => "`devices = [\"/dev/net/tun\"]`",
+        "crate_dir" => "`crate_dir = false`",
         _ => "`env = [\"KEY=value\"]`",
     }
 }
@@ -281,7 +303,7 @@ mod tests {
             hostname
         ));
         let expected = [
-            "unknown key `foo` in #[isolated]; valid keys are: rootfs, hostname, timeout, env, net, copy, bins, bind, memory, pids, cpu, caps, privileged, devices",
+            "unknown key `foo` in #[isolated]; valid keys are: rootfs, hostname, timeout, env, net, copy, bins, bind, memory, pids, cpu, caps, privileged, devices, crate_dir",
             "duplicate key `rootfs`",
             "expected a string, like `timeout = \"10s\"`",
             "invalid env entry `1=x`: the key must be letters, digits and '_', not starting with a digit",

@@ -64,6 +64,7 @@ fn registration(func: &ItemFn, config: &Config, markers: &Markers) -> TokenStrea
         caps,
         privileged,
         devices,
+        crate_dir,
     } = config;
     let memory = limit(memory);
     let pids = limit(pids);
@@ -73,7 +74,7 @@ fn registration(func: &ItemFn, config: &Config, markers: &Markers) -> TokenStrea
     };
     let copies = copy
         .iter()
-        .map(|(source, target)| mapping(quote!(#source), target));
+        .map(|(source, target)| mapping(quote!(#source), target, None));
     // A cargo-built binary: its path comes from cargo, at compile time.
     let bins = bins.iter().map(|(name, target)| {
         let var = format!("CARGO_BIN_EXE_{name}");
@@ -81,7 +82,7 @@ fn registration(func: &ItemFn, config: &Config, markers: &Markers) -> TokenStrea
             "`bins = [\"{name}\"]` needs a binary target `{name}` in this package \
              (cargo sets {var} when building integration tests)"
         );
-        mapping(quote!(::core::env!(#var, #hint)), target)
+        mapping(quote!(::core::env!(#var, #hint)), target, Some(name))
     });
     let net = match net.as_str() {
         "none" => quote!(::isolated::__private::Net::None),
@@ -91,7 +92,7 @@ fn registration(func: &ItemFn, config: &Config, markers: &Markers) -> TokenStrea
     };
     let binds = bind
         .iter()
-        .map(|(source, target)| mapping(quote!(#source), target));
+        .map(|(source, target)| mapping(quote!(#source), target, None));
     let should_panic = should_panic(&markers.should_panic);
     let ignore = ignore(&markers.ignore);
     quote! {
@@ -119,6 +120,7 @@ fn registration(func: &ItemFn, config: &Config, markers: &Markers) -> TokenStrea
                 privileged: #privileged,
                 devices: &[#(#devices),*],
                 manifest_dir: ::core::env!("CARGO_MANIFEST_DIR"),
+                crate_dir: #crate_dir,
                 should_panic: #should_panic,
                 ignore: #ignore,
                 body: {
@@ -142,8 +144,12 @@ fn limit(value: &Option<Option<u64>>) -> TokenStream {
 }
 
 /// A `Mapping` from `source` (an expression giving a `&'static str`) to `target`.
-fn mapping(source: TokenStream, target: &str) -> TokenStream {
-    quote!(::isolated::__private::Mapping { source: #source, target: #target })
+fn mapping(source: TokenStream, target: &str, bin: Option<&str>) -> TokenStream {
+    let bin = match bin {
+        Some(name) => quote!(::core::option::Option::Some(#name)),
+        None => quote!(::core::option::Option::None),
+    };
+    quote!(::isolated::__private::Mapping { source: #source, target: #target, bin: #bin })
 }
 
 fn should_panic(marker: &ShouldPanic) -> TokenStream {

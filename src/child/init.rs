@@ -6,7 +6,7 @@ use std::os::fd::FromRawFd;
 
 use super::{body, HANDSHAKE_FD, HOST_SIDE_DONE, NAMESPACES_READY, REPORT_FD};
 use crate::net::{ADDR_VAR, HOST_ADDR_VAR, PREFIX_VAR};
-use crate::plan::{Network, Plan, Root, Veth};
+use crate::plan::{HostPaths, Network, Plan, Root, Veth};
 use crate::registry::{self, TestDef};
 use crate::report::{Ended, Message};
 use crate::sandbox;
@@ -20,6 +20,8 @@ pub(super) struct Handoff {
     pub root: String,
     /// [`Network::encode`]d.
     pub net: String,
+    /// The test crate's directory now; empty: where it was compiled.
+    pub crate_dir: String,
 }
 
 pub(super) fn run(handoff: Handoff) -> ! {
@@ -101,7 +103,8 @@ pub(super) fn run(handoff: Handoff) -> ! {
 }
 
 /// The plan for `test`, with what must be read from the host before the sandbox hides it:
-/// bind sources (symlinks resolved on the host) and, for `net = "host"`, its resolv.conf.
+/// bind sources (symlinks resolved on the host), where this executable is, and, for
+/// `net = "host"`, its resolv.conf.
 fn plan(test: &TestDef, handoff: &Handoff) -> Result<Plan, (&'static str, String)> {
     let network = Network::decode(test.net, &handoff.net);
     let host_resolv = match network {
@@ -109,7 +112,8 @@ fn plan(test: &TestDef, handoff: &Handoff) -> Result<Plan, (&'static str, String
         _ => None,
     };
     let root = Root::decode(&handoff.root);
-    let mut plan = Plan::new(test, root, network, host_resolv.as_deref());
+    let paths = host_paths(test, handoff)?;
+    let mut plan = Plan::new(test, root, network, host_resolv.as_deref(), &paths);
     for bind in &mut plan.binds {
         bind.source = std::fs::canonicalize(&bind.source).map_err(|e| {
             (
@@ -119,6 +123,21 @@ fn plan(test: &TestDef, handoff: &Handoff) -> Result<Plan, (&'static str, String
         })?;
     }
     Ok(plan)
+}
+
+fn host_paths(test: &TestDef, handoff: &Handoff) -> Result<HostPaths, (&'static str, String)> {
+    let compiled = std::path::PathBuf::from(test.manifest_dir);
+    let crate_dir = match handoff.crate_dir.as_str() {
+        "" => compiled.clone(),
+        moved => moved.into(),
+    };
+    let executable = std::fs::read_link("/proc/self/exe")
+        .map_err(|e| ("find the test's executable", format!("/proc/self/exe: {e}")))?;
+    Ok(HostPaths {
+        compiled_crate_dir: (compiled != crate_dir).then_some(compiled),
+        crate_dir,
+        executable,
+    })
 }
 
 /// Tells the runner the namespaces exist and waits while it writes the id maps and makes the

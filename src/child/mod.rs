@@ -15,6 +15,8 @@ pub(crate) const TEST_VAR: &str = "__ISOLATED_TEST";
 pub(crate) const ROOT_VAR: &str = "__ISOLATED_ROOT";
 /// With `net = "veth"`: the index of the link the runner leased for this test.
 pub(crate) const NET_VAR: &str = "__ISOLATED_NET";
+/// The test crate's directory on the host now (where it was compiled, unless the run moved it).
+pub(crate) const CRATE_VAR: &str = "__ISOLATED_CRATE";
 /// The file descriptor the report pipe is installed at in the child.
 pub(crate) const REPORT_FD: i32 = 3;
 /// A socket to the runner: PID 1 says when the test's namespaces exist, and the runner answers
@@ -36,6 +38,7 @@ pub fn run_if_child() {
         name: name.to_string_lossy().into_owned(),
         root: take_var(ROOT_VAR),
         net: take_var(NET_VAR),
+        crate_dir: take_var(CRATE_VAR),
     };
     std::env::remove_var(TEST_VAR);
     init::run(handoff)

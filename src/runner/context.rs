@@ -21,6 +21,8 @@ pub(super) struct RunContext {
     devnull: Result<OwnedFd, String>,
     pub nocapture: bool,
     manifest_dir: PathBuf,
+    /// Where the crates are now, if not where they were compiled.
+    pub relocation: super::relocation::Relocation,
     privileges: Result<Privileges, String>,
     fixtures: Memo<&'static str, Result<Rootfs, String>>,
     additions: Memo<(PathBuf, &'static [Mapping]), Result<PathBuf, String>>,
@@ -38,11 +40,13 @@ impl RunContext {
             Ok(_) => Err("cgroups need root, and this run is rootless".to_string()),
             Err(e) => Err(e.clone()),
         };
+        let relocation = super::relocation::Relocation::detect(Path::new(manifest_dir));
         RunContext {
             exe: CString::new("/proc/self/exe").expect("no NUL in a literal"),
             devnull: sys::open_devnull().map_err(|e| format!("failed to open /dev/null: {e}")),
             nocapture: args.nocapture,
-            manifest_dir: PathBuf::from(manifest_dir),
+            manifest_dir: relocation.path(Path::new(manifest_dir)),
+            relocation,
             privileges,
             cgroups,
             physical_memory: super::limits::physical(),
@@ -91,7 +95,10 @@ impl RunContext {
 
     fn additions_of(&self, copies: &[Mapping]) -> Vec<Addition> {
         let absolute = |m: &Mapping| Addition {
-            source: self.manifest_dir.join(m.source),
+            source: match m.bin {
+                Some(name) => self.relocation.bin(name, Path::new(m.source)),
+                None => self.relocation.path(&self.manifest_dir.join(m.source)),
+            },
             target: PathBuf::from(m.target),
         };
         copies.iter().map(absolute).collect()

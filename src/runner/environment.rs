@@ -2,7 +2,7 @@
 
 use std::ffi::CString;
 
-use crate::child::{NET_VAR, ROOT_VAR, TEST_VAR};
+use crate::child::{CRATE_VAR, NET_VAR, ROOT_VAR, TEST_VAR};
 use crate::registry::TestDef;
 
 const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -11,12 +11,19 @@ const PASSED_THROUGH: [&str; 2] = ["RUST_BACKTRACE", "RUST_LOG"];
 
 /// The child's `envp`: markers for the child entry (which removes them), then what the body
 /// sees. The attribute's `env` comes last and overrides the defaults.
-pub(super) fn for_test(test: &TestDef, full_name: &str, root: &str, net: &str) -> Vec<CString> {
+pub(super) fn for_test(
+    test: &TestDef,
+    full_name: &str,
+    root: &str,
+    net: &str,
+    crate_dir: &std::path::Path,
+) -> Vec<CString> {
     let term = std::env::var("TERM").unwrap_or_else(|_| "dumb".to_string());
     let mut vars: Vec<(String, String)> = vec![
         (TEST_VAR.into(), full_name.into()),
         (ROOT_VAR.into(), root.into()),
         (NET_VAR.into(), net.into()),
+        (CRATE_VAR.into(), crate_dir.to_string_lossy().into_owned()),
         ("PATH".into(), PATH.into()),
         ("HOME".into(), "/root".into()),
         ("TERM".into(), term),

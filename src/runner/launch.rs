@@ -104,7 +104,10 @@ fn launch(
     let full_name = test.full_name();
     let argv = [context.exe.clone(), c"--isolated-child".into()];
     let net = handoff.network.encode();
-    let envp = environment::for_test(test, &full_name, &handoff.root, &net);
+    let crate_dir = context
+        .relocation
+        .path(std::path::Path::new(test.manifest_dir));
+    let envp = environment::for_test(test, &full_name, &handoff.root, &net, &crate_dir);
     let child = sys::spawn_in_namespaces(&Spawn {
         exe: &context.exe,
         argv: &argv,

@@ -10,6 +10,7 @@ mod launch;
 mod limits;
 mod memo;
 mod privileges;
+mod relocation;
 mod verdict;
 mod veth;
 
@@ -25,6 +26,8 @@ use context::RunContext;
 pub fn main(manifest_dir: &'static str) -> ! {
     // First, while single-threaded: a re-executed child never comes back from here.
     crate::child::run_if_child();
+    // Relative path variables mean the directory the run started in, wherever it goes next.
+    crate::fixtures::absolutize_env();
     // `--isolated-doctor`: what this machine supports, before libtest-mimic sees the flag.
     crate::doctor::run_if_asked();
     let args = Arguments::from_args();

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use super::error::{SetupError, Step};
 use super::network;
 use super::{dev, host_root, kernel_fs};
-use crate::plan::{Bind, Plan, Root};
-use crate::sys::{self, MsFlags};
+use crate::plan::{Bind, BindKind, Plan, Root};
+use crate::sys::{self, DetachedTree, MsFlags};
 
 /// Where the scratch tmpfs goes before the first pivot (shadowing /tmp in our namespace only).
 const SCRATCH: &str = "/tmp";
@@ -57,12 +57,20 @@ pub(crate) fn build(plan: &Plan) -> Result<(), SetupError> {
     for name in ["hosts", "resolv.conf"] {
         install_etc_file(name)?;
     }
-    for bind in &plan.binds {
-        mount_bind(bind)?;
-    }
+    // Copies of what is bound in, taken while the host's root is still reachable...
+    let binds: Vec<_> = plan
+        .binds
+        .iter()
+        .map(|bind| copy_bind_source(bind).map(|tree| (bind, tree)))
+        .collect::<Result<_, _>>()?;
     // Nothing of the host is needed any more: detach the scratch and the host's root with it.
     sys::detach(Path::new(PARKED)).step("detach the host's root")?;
-    sys::mount_tmpfs(Path::new("/tmp"), flags, "mode=1777").step("mount /tmp")
+    sys::mount_tmpfs(Path::new("/tmp"), flags, "mode=1777").step("mount /tmp")?;
+    // ...and attached once every fresh filesystem is in place, so a target under /tmp stays.
+    for (bind, tree) in binds {
+        attach_bind(bind, tree)?;
+    }
+    sys::chdir(&plan.workdir).step("change into the test crate's directory")
 }
 
 /// A /sys that shows the test's own network namespace, mounted once PID 1 is in it (and, for
@@ -175,14 +183,28 @@ fn host_path(host_root: &str, path: &Path) -> PathBuf {
     Path::new(host_root).join(path.strip_prefix("/").unwrap_or(path))
 }
 
-/// `bind = ["SRC:/DEST"]`: the host's SRC (its symlinks resolved by the caller, on the host),
-/// read-only at DEST, which is created in the new root when missing.
-fn mount_bind(bind: &Bind) -> Result<(), SetupError> {
+/// A read-only copy of a bind's source (its symlinks resolved by the caller, on the host), to
+/// be attached after the host's root is gone.
+fn copy_bind_source(bind: &Bind) -> Result<DetachedTree, SetupError> {
     let source = host_path(&format!("{PARKED}/oldroot"), &bind.source);
-    let is_dir = source.is_dir();
-    sys::mount_target(&bind.target, is_dir).step("create a `bind` target")?;
-    sys::bind(&source, &bind.target, true).step("mount a `bind` source")?;
-    sys::set_readonly(&bind.target, true, true).step("make a `bind` mount read-only")
+    let step = match bind.kind {
+        BindKind::Requested => "mount a `bind` source",
+        BindKind::CrateDir => "mount the test crate's directory (`crate_dir = false` turns it off)",
+        BindKind::Executable => "mount the test's executable",
+    };
+    DetachedTree::read_only_copy(&source).step(step)
+}
+
+/// The copy at the bind's target, which is created in the new root when missing.
+fn attach_bind(bind: &Bind, tree: DetachedTree) -> Result<(), SetupError> {
+    let is_dir = tree.is_dir();
+    let step = match bind.kind {
+        BindKind::Requested => "create a `bind` target",
+        BindKind::CrateDir => "create the test crate's directory",
+        BindKind::Executable => "create the test's executable's path",
+    };
+    sys::mount_target(&bind.target, is_dir).step(step)?;
+    tree.attach(&bind.target).step(step)
 }
 
 /// Our `/etc/NAME` (hosts, resolv.conf), from the parked scratch, over the root's: in any

@@ -8,6 +8,7 @@ pub(crate) mod cgroup;
 mod error;
 mod fs;
 mod mount;
+mod mount_tree;
 mod net;
 mod netlink;
 pub(crate) mod nodes;
@@ -32,6 +33,7 @@ pub(crate) use mount::{
     bind, detach, make_rprivate, mount_devpts, mount_overlay, mount_proc, mount_proc_readonly,
     mount_sysfs, mount_tmpfs, pivot_root, set_readonly,
 };
+pub(crate) use mount_tree::DetachedTree;
 pub(crate) use net::loopback_up;
 pub(crate) use netlink::{Netlink, NO_NETEM};
 pub(crate) use nix::mount::MsFlags;

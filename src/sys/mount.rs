@@ -91,6 +91,18 @@ pub(crate) fn set_readonly(target: &Path, readonly: bool, recursive: bool) -> Sy
 fn mount_setattr(target: &Path, readonly: bool, recursive: bool) -> SysResult<()> {
     let path = std::ffi::CString::new(target.as_os_str().as_encoded_bytes())
         .map_err(|_| SysError::at("mount_setattr", target, Errno::EINVAL))?;
+    let flags = if recursive { libc::AT_RECURSIVE } else { 0 };
+    setattr_readonly(libc::AT_FDCWD, &path, flags, readonly)
+        .map_err(|errno| SysError::at("mount_setattr", target, errno))
+}
+
+/// `mount_setattr(dirfd, path, flags, {MOUNT_ATTR_RDONLY set or cleared})`.
+pub(super) fn setattr_readonly(
+    dirfd: std::os::fd::RawFd,
+    path: &std::ffi::CStr,
+    flags: libc::c_int,
+    readonly: bool,
+) -> Result<(), Errno> {
     let (attr_set, attr_clr) = match readonly {
         true => (libc::MOUNT_ATTR_RDONLY, 0),
         false => (0, libc::MOUNT_ATTR_RDONLY),
@@ -101,23 +113,21 @@ fn mount_setattr(target: &Path, readonly: bool, recursive: bool) -> SysResult<()
         propagation: 0,
         userns_fd: 0,
     };
-    let flags = if recursive { libc::AT_RECURSIVE } else { 0 };
     // SAFETY: `path` is a valid NUL-terminated string and `attr` a valid `mount_attr` whose
-    // size we pass; the kernel only reads both.
+    // size we pass; the kernel only reads both. A bad `dirfd` is an error, not UB.
     let rc = unsafe {
         libc::syscall(
             libc::SYS_mount_setattr,
-            libc::AT_FDCWD,
+            dirfd,
             path.as_ptr(),
             flags,
             &attr as *const libc::mount_attr,
             std::mem::size_of::<libc::mount_attr>(),
         )
     };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(SysError::at("mount_setattr", target, Errno::last()))
+    match rc {
+        0 => Ok(()),
+        _ => Err(Errno::last()),
     }
 }
 

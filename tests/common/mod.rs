@@ -21,6 +21,19 @@ pub fn example(name: &str) -> PathBuf {
     path
 }
 
+/// `ISOLATED_FIXTURES_PATH` with its relative entries made absolute against this test's
+/// directory, for a suite run from elsewhere (a copy in a temporary directory).
+pub fn fixtures_path() -> std::ffi::OsString {
+    let value = std::env::var_os("ISOLATED_FIXTURES_PATH").unwrap_or_default();
+    let cwd = std::env::current_dir().unwrap();
+    std::env::join_paths(
+        std::env::split_paths(&value)
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(|p| cwd.join(p)),
+    )
+    .unwrap()
+}
+
 /// The failure section libtest-mimic prints for `test`: everything after `---- test ----` up to
 /// the next section.
 pub fn failure<'a>(stdout: &'a str, test: &str) -> &'a str {
