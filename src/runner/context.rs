@@ -24,7 +24,8 @@ pub(super) struct RunContext {
     /// Where the crates are now, if not where they were compiled.
     pub relocation: super::relocation::Relocation,
     privileges: Result<Privileges, String>,
-    fixtures: Memo<&'static str, Result<Rootfs, String>>,
+    /// Each fixture, prepared once; a failure with the test that met it first.
+    fixtures: Memo<&'static str, Result<Rootfs, FirstFailure>>,
     additions: Memo<(PathBuf, &'static [Mapping]), Result<PathBuf, String>>,
     /// Cgroups for the tests' limits, detected once per run; `Err`: why there are none.
     pub cgroups: Result<crate::sys::cgroup::Cgroups, String>,
@@ -73,7 +74,13 @@ impl RunContext {
     pub(super) fn root_for(&self, test: &'static TestDef) -> Result<Root, String> {
         let rootfs = self
             .fixtures
-            .get_or_init(test.rootfs, || prepare(test.rootfs, &self.manifest_dir))?;
+            .get_or_init(test.rootfs, || {
+                prepare(test.rootfs, &self.manifest_dir).map_err(|message| FirstFailure {
+                    message,
+                    test: test.full_name(),
+                })
+            })
+            .map_err(|failure| failure.told_to(test))?;
         match (rootfs, test.copies) {
             (Rootfs::Host, []) => Ok(Root::Host),
             (Rootfs::HostReadOnly, []) => Ok(Root::HostReadOnly),
@@ -100,8 +107,39 @@ impl RunContext {
                 None => self.relocation.path(&self.manifest_dir.join(m.source)),
             },
             target: PathBuf::from(m.target),
+            entry: match m.bin {
+                Some(name) => format!("bins = [\"{name}:{}\"]", m.target),
+                None => format!("copy = [\"{}:{}\"]", m.source, m.target),
+            },
         };
         copies.iter().map(absolute).collect()
+    }
+}
+
+/// A failure shared by the tests that need the same thing, told in full to the first of them.
+#[derive(Debug, Clone)]
+struct FirstFailure {
+    message: String,
+    /// The full name of the test that met it first.
+    test: String,
+}
+
+impl FirstFailure {
+    /// The whole message for the first test; for the others, a long message (a fixture search
+    /// lists every place it looked) shortened to its first line and a pointer to the first.
+    fn told_to(self, test: &TestDef) -> String {
+        let Some((first_line, _)) = self.message.split_once('\n') else {
+            return self.message;
+        };
+        if test.full_name() == self.test {
+            return self.message;
+        }
+        let first_line = first_line.trim_end_matches(':');
+        let first_line = first_line.split("; searched").next().unwrap_or(first_line);
+        format!(
+            "{first_line} (in full in the failure of `{}`, the first test that needed it)",
+            self.test
+        )
     }
 }
 
