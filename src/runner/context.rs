@@ -108,6 +108,9 @@ impl RunContext {
             },
             target: PathBuf::from(m.target),
             entry: match m.bin {
+                Some(name) if m.target == format!("/usr/local/bin/{name}") => {
+                    format!("bins = [\"{name}\"]")
+                }
                 Some(name) => format!("bins = [\"{name}:{}\"]", m.target),
                 None => format!("copy = [\"{}:{}\"]", m.source, m.target),
             },

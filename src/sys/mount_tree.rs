@@ -33,8 +33,9 @@ impl DetachedTree {
             ));
         }
         // SAFETY: open_tree returned a new descriptor nothing else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
         let tree = DetachedTree {
-            fd: unsafe { OwnedFd::from_raw_fd(fd as i32) },
+            fd,
             is_dir: source.is_dir(),
         };
         setattr_readonly(
