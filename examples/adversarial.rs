@@ -155,21 +155,24 @@ fn reboots_with_sys_boot() {
     unreachable!("reboot returned: {}", Error::last_os_error());
 }
 
+/// A file of the host's checkout, which `crate_dir = false` leaves out of a fixture root.
+const CHECKOUT_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+
 /// PID 1 is our init, whose root is the test's root: nothing of the host behind it.
-#[isolated(rootfs = "alpine")]
+#[isolated(rootfs = "alpine", crate_dir = false)]
 fn reaches_the_host_through_proc_1_root() {
     let root = Path::new("/proc/1/root");
     assert_eq!(std::fs::read_link(root).unwrap(), Path::new("/"));
     assert!(root.join("etc/alpine-release").exists());
-    let host_dir = root.join(env!("CARGO_MANIFEST_DIR").trim_start_matches('/'));
-    assert!(!host_dir.exists(), "{} is reachable", host_dir.display());
-    assert!(!Path::new(env!("CARGO_MANIFEST_DIR")).exists());
+    let host_file = root.join(CHECKOUT_FILE.trim_start_matches('/'));
+    assert!(!host_file.exists(), "{} is reachable", host_file.display());
+    assert!(!Path::new(CHECKOUT_FILE).exists());
 }
 
 /// The classic escape: chroot into a subdirectory while the working directory stays outside
 /// it, climb with `..`, chroot there. After pivot_root and a detached old root, the climb ends
 /// at the test's own root.
-#[isolated(rootfs = "alpine")]
+#[isolated(rootfs = "alpine", crate_dir = false)]
 fn escapes_the_chroot() {
     std::fs::create_dir_all("/jail").unwrap();
     std::os::unix::fs::chroot("/jail").unwrap();
@@ -182,10 +185,7 @@ fn escapes_the_chroot() {
         Path::new("/etc/alpine-release").exists(),
         "not the test's root"
     );
-    assert!(
-        !Path::new(env!("CARGO_MANIFEST_DIR")).exists(),
-        "reached the host"
-    );
+    assert!(!Path::new(CHECKOUT_FILE).exists(), "reached the host");
 }
 
 /// CAP_SYS_TIME is dropped: the clock is the host's, and stays so.
@@ -317,6 +317,16 @@ fn connects_to_a_host_unix_socket() {
         errno == Some(libc::ECONNREFUSED) || errno == Some(libc::ENOENT),
         "{err}"
     );
+}
+
+/// The same socket, in the crate directory every fixture root gets: read-only and through an
+/// overlay, so its file shows and a connection reaches nothing.
+#[isolated(rootfs = "alpine")]
+fn connects_to_a_host_unix_socket_in_the_crate_dir() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/.isolated-host.sock");
+    assert!(Path::new(path).exists(), "the crate directory is there");
+    let err = std::os::unix::net::UnixStream::connect(path).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::ECONNREFUSED), "{err}");
 }
 
 /// Every path under `dir`, not following symbolic links.

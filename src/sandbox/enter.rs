@@ -61,7 +61,8 @@ pub(crate) fn build(plan: &Plan) -> Result<(), SetupError> {
     let binds: Vec<_> = plan
         .binds
         .iter()
-        .map(|bind| copy_bind_source(bind).map(|tree| (bind, tree)))
+        .enumerate()
+        .map(|(i, bind)| copy_bind_source(bind, i).map(|tree| (bind, tree)))
         .collect::<Result<_, _>>()?;
     // Nothing of the host is needed any more: detach the scratch and the host's root with it.
     sys::detach(Path::new(PARKED)).step("detach the host's root")?;
@@ -185,14 +186,32 @@ fn host_path(host_root: &str, path: &Path) -> PathBuf {
 
 /// A read-only copy of a bind's source (its symlinks resolved by the caller, on the host), to
 /// be attached after the host's root is gone.
-fn copy_bind_source(bind: &Bind) -> Result<DetachedTree, SetupError> {
+fn copy_bind_source(bind: &Bind, index: usize) -> Result<DetachedTree, SetupError> {
     let source = host_path(&format!("{PARKED}/oldroot"), &bind.source);
     let step = match bind.kind {
         BindKind::Requested => "mount a `bind` source",
         BindKind::CrateDir => "mount the test crate's directory (`crate_dir = false` turns it off)",
         BindKind::Executable => "mount the test's executable",
     };
+    if bind.kind == BindKind::CrateDir {
+        if let Some(tree) = crate_dir_overlay(&source, index) {
+            return Ok(tree);
+        }
+    }
     DetachedTree::read_only_copy(&source).step(step)
+}
+
+/// The crate's directory through a read-only overlay rather than a bind: its files read the
+/// same, but a unix socket a host program listens on in the checkout (a dev server's, an
+/// agent's) cannot be connected to through it, as through the host root's overlays. `None`
+/// where the kernel takes no such lower layer (rootless, a lower with locked mounts): a bind.
+fn crate_dir_overlay(source: &Path, index: usize) -> Option<DetachedTree> {
+    let stage = Path::new(PARKED).join(format!("crate-{index}"));
+    let empty = Path::new(PARKED).join("empty");
+    sys::mkdir_all(&stage).ok()?;
+    sys::mkdir_all(&empty).ok()?;
+    sys::mount_overlay_read_only(&[source.to_path_buf(), empty], &stage).ok()?;
+    DetachedTree::read_only_copy(&stage).ok()
 }
 
 /// The copy at the bind's target, which is created in the new root when missing.

@@ -30,8 +30,8 @@ pub(crate) use fs::{
     move_fd_out_of_the_way, symlink, write_file,
 };
 pub(crate) use mount::{
-    bind, detach, make_rprivate, mount_devpts, mount_overlay, mount_proc, mount_proc_readonly,
-    mount_sysfs, mount_tmpfs, pivot_root, set_readonly,
+    bind, detach, make_rprivate, mount_devpts, mount_overlay, mount_overlay_read_only, mount_proc,
+    mount_proc_readonly, mount_sysfs, mount_tmpfs, pivot_root, set_readonly,
 };
 pub(crate) use mount_tree::DetachedTree;
 pub(crate) use net::loopback_up;

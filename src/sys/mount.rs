@@ -48,6 +48,20 @@ pub(crate) fn mount_overlay(
     .op_at("mount(overlay)", target)
 }
 
+/// A read-only overlay of `lowers` alone (topmost first; at least two), with no upper layer.
+pub(crate) fn mount_overlay_read_only(lowers: &[PathBuf], target: &Path) -> SysResult<()> {
+    let lowers: Vec<String> = lowers.iter().map(|l| escape_option(l)).collect();
+    let options = format!("lowerdir={}", lowers.join(":"));
+    mount(
+        Some("overlay"),
+        target,
+        Some("overlay"),
+        MsFlags::MS_RDONLY,
+        Some(options.as_str()),
+    )
+    .op_at("mount(overlay, MS_RDONLY)", target)
+}
+
 /// overlayfs splits its options on `,` and lower layers on `:`; both must be escaped.
 fn escape_option(path: &Path) -> String {
     let text = path.to_string_lossy();
