@@ -66,7 +66,7 @@ impl Missing {
             false => {
                 "have root make a cgroup of each of these hierarchies yours and run in it \
                  (`sudo cgcreate -a $USER -t $USER -g memory,pids,cpu:$USER`, then `cgexec -g \
-                 memory,pids,cpu:$USER cargo test`), or run as root"
+                 memory,pids,cpu:$USER cargo test`), or as root"
             }
         })
     }
