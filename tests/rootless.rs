@@ -32,7 +32,7 @@ fn run_as_nobody_in(join: &[PathBuf], name: &str, args: &[&str]) -> std::process
     std::os::unix::fs::chown(&cache, Some(NOBODY), Some(NOBODY)).unwrap();
     let join_then_exec = r#"while [ "$1" != -- ]; do echo $$ > "$1" || exit 99; shift; done
                             shift; exec "$@""#;
-    Command::new("sh")
+    let out = Command::new("sh")
         .args(["-c", join_then_exec, "sh"])
         .args(join)
         .args([
@@ -47,7 +47,10 @@ fn run_as_nobody_in(join: &[PathBuf], name: &str, args: &[&str]) -> std::process
         .env("ISOLATED_CACHE_DIR", &cache)
         .current_dir(dir.path())
         .output()
-        .expect("sh and setpriv (util-linux) run the suite as nobody")
+        .expect("sh and setpriv (util-linux) run the suite as nobody");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(99), "joining {join:?}: {stderr}");
+    out
 }
 
 const NOBODY: u32 = 65534;
@@ -82,8 +85,11 @@ fn an_unprivileged_user_runs_tests_in_user_namespaces() {
 }
 
 /// The attempts on the host's kernel of `examples/adversarial.rs`, as an unprivileged user:
-/// each is refused there too.
+/// each is refused there too. Not while a delegation is in place: without one, a test's cgroup
+/// namespace is the runner's cgroup, which may be a hierarchy's root, and it would see the
+/// delegated group there.
 #[test]
+#[serial_test::serial(delegation)]
 fn the_host_kernel_attempts_fail_rootless_too() {
     let out = run_as_nobody("adversarial", &["host_kernel::"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -100,6 +106,7 @@ fn the_host_kernel_attempts_fail_rootless_too() {
 /// A run inside cgroups delegated to its user: the limits a test sets are enforced, as with
 /// root, and nothing of the run's groups is left.
 #[test]
+#[serial_test::serial(delegation)]
 fn rootless_limits_hold_in_a_delegated_cgroup() {
     let delegation = Delegation::to_nobody("limits");
     let out = run_as_nobody_in(&delegation.procs_files(), "rootless_limits", &[]);

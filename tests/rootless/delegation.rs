@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 
 use super::NOBODY;
 
+/// The leaf of a delegated v2 group that a rootless run moves the group's processes into.
+const RUNNER_LEAF: &str = "isolated-runner";
+
 /// The controllers the limits need.
 const LIMITS: [&str; 3] = ["memory", "pids", "cpu"];
 
@@ -76,9 +79,15 @@ impl Delegation {
         delegation
     }
 
-    /// The `cgroup.procs` of each directory: what a process writes its pid to, to join.
+    /// The `cgroup.procs` of each directory: what a process writes its pid to, to join. Once a
+    /// run has moved the v2 group's processes into its leaf, the group takes no more (it has
+    /// controllers for its children): the leaf's, where later runs of a session are born.
     pub fn procs_files(&self) -> Vec<PathBuf> {
-        self.dirs.iter().map(|d| d.join("cgroup.procs")).collect()
+        let joined = |dir: &PathBuf| match dir.join(RUNNER_LEAF) {
+            leaf if leaf.exists() => leaf.join("cgroup.procs"),
+            _ => dir.join("cgroup.procs"),
+        };
+        self.dirs.iter().map(joined).collect()
     }
 
     pub fn name(&self) -> &str {
@@ -91,7 +100,7 @@ impl Delegation {
         let mut left = Vec::new();
         for dir in &self.dirs {
             for group in subdirs(dir) {
-                let runner_leaf = group.ends_with("isolated-runner")
+                let runner_leaf = group.ends_with(RUNNER_LEAF)
                     && read(&group.join("cgroup.procs")).trim().is_empty()
                     && subdirs(&group).is_empty();
                 if !runner_leaf {
