@@ -4,6 +4,7 @@
 
 mod checks;
 mod drivers;
+mod mode;
 #[cfg(test)]
 mod tests;
 
@@ -15,6 +16,7 @@ use checks::{
     root, user_namespaces, version, CLOSE_RANGE, MOUNT_SETATTR, PIDFD,
 };
 use drivers::{driver, kernel_config, netem, veth};
+use mode::{mode, Delegation};
 
 /// How one check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,6 +114,13 @@ pub fn doctor() -> Report {
         required: user_namespaces.status != Status::Ok,
         ..root(read("/proc/self/status").as_deref())
     };
+    let is_root = root.status == Status::Ok;
+    let rootless = !is_root && user_namespaces.status == Status::Ok;
+    let delegation = match rootless {
+        true => Delegation::of_this_user(),
+        false => Delegation::default(),
+    };
+    let mode = mode(is_root, user_namespaces.status == Status::Ok, &delegation);
     Report {
         checks: vec![
             root,
@@ -126,6 +135,7 @@ pub fn doctor() -> Report {
             veth(exists("/proc/self/ns/net"), driver("veth", "CONFIG_VETH")),
             netem(driver("sch_netem", "CONFIG_NET_SCH_NETEM")),
             user_namespaces,
+            mode,
         ],
     }
 }

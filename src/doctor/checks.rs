@@ -61,8 +61,8 @@ pub(super) fn root(status: Option<&str>) -> Check {
         "root",
         euid == Some("0") && sys_admin,
         found,
-        "every test, unless user namespaces allow rootless mode (without net = \"veth\" and \
-         cgroup limits)",
+        "every test, unless user namespaces allow rootless mode (without net = \"veth\", and \
+         limits only in a cgroup delegated to the user: see `mode`)",
         "run the tests as root: `sudo -E cargo test`, or as root in CI; in a container, give it \
          CAP_SYS_ADMIN (`docker run --privileged`)",
     ))

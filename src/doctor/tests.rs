@@ -108,3 +108,61 @@ fn reports_this_machine() {
     );
     assert!(text.contains("\n  ok       overlayfs        overlay (/proc/filesystems)\n"));
 }
+
+#[test]
+fn the_mode_names_where_rootless_limits_go() {
+    use super::mode::{mode, Delegation};
+    use crate::sys::cgroup::{Controller, Missing};
+    use std::path::PathBuf;
+
+    assert!(mode(true, true, &Delegation::default())
+        .found
+        .starts_with("root: "));
+    let scope =
+        "/sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service/app.slice/run-r1.scope";
+    let delegated = Delegation {
+        places: vec![(PathBuf::from(scope), Controller::ALL.to_vec())],
+        ..Delegation::default()
+    };
+    let check = mode(false, true, &delegated);
+    assert_eq!(check.status, Status::Ok);
+    assert_eq!(
+        check.found,
+        format!("rootless: no veth, limits through the delegated cgroup {scope}")
+    );
+    let refused = |controller| Missing::NotDelegated {
+        controller,
+        unified: true,
+        why: "uid 1000's cgroup /sys/fs/cgroup/user.slice/user-1000.slice/session-2.scope is \
+              not delegated to it (its cgroup.procs is not writable)"
+            .into(),
+    };
+    let none = Delegation {
+        refused: Controller::ALL.map(refused).to_vec(),
+        ..Delegation::default()
+    };
+    let check = mode(false, true, &none);
+    assert_eq!(check.status, Status::Missing);
+    assert!(
+        check
+            .found
+            .starts_with("rootless: no veth, no limits (no delegated cgroup: uid 1000's cgroup"),
+        "{check:?}"
+    );
+    assert!(
+        check
+            .fix
+            .contains("systemd-run --user --scope -p Delegate=yes"),
+        "{check:?}"
+    );
+    let partial = Delegation {
+        places: vec![(PathBuf::from(scope), vec![Controller::Memory])],
+        refused: vec![refused(Controller::Cpu)],
+        ..Delegation::default()
+    };
+    let check = mode(false, true, &partial);
+    assert!(
+        check.found.contains(&format!("{scope}; no cpu limits (")),
+        "{check:?}"
+    );
+}

@@ -15,6 +15,7 @@ use crate::fixtures::{self, Addition, Rootfs};
 use crate::plan::Root;
 use crate::registry::{Mapping, TestDef};
 use crate::sys;
+use crate::sys::cgroup::Placement;
 
 pub(super) struct RunContext {
     pub exe: CString,
@@ -37,8 +38,9 @@ impl RunContext {
     pub(super) fn new(manifest_dir: &str, args: &Arguments) -> RunContext {
         let privileges = Privileges::check();
         let cgroups = match &privileges {
-            Ok(Privileges::Root) => super::limits::cgroups_for_run(),
-            Ok(_) => Err("cgroups need root, and this run is rootless".to_string()),
+            Ok(Privileges::Root) => super::limits::cgroups_for_run(Placement::Root),
+            // Rootless: in the user's own cgroup, where it is delegated to them.
+            Ok(Privileges::Rootless(_)) => super::limits::cgroups_for_run(Placement::Delegated),
             Err(e) => Err(e.clone()),
         };
         let relocation = super::relocation::Relocation::detect(Path::new(manifest_dir));

@@ -9,13 +9,15 @@ use std::sync::Mutex;
 
 use super::context::error_chain;
 use crate::registry::{Limit, Limits};
-use crate::sys::cgroup::{physical_memory, Cgroups, Controller, ResolvedLimits, TestCgroup};
+use crate::sys::cgroup::{
+    physical_memory, Cgroups, Controller, Missing, Placement, ResolvedLimits, TestCgroup,
+};
 use crate::sys::SysResult;
 
 /// The cgroups of this run: detected once, after removing the groups killed runs left. `Err`
-/// says why there are none (not root, no cgroup filesystem): tests then run without limits.
-pub(super) fn cgroups_for_run() -> Result<Cgroups, String> {
-    let cgroups = Cgroups::detect().map_err(|e| error_chain(&e))?;
+/// says why there are none (no cgroup filesystem): tests then run without limits.
+pub(super) fn cgroups_for_run(placement: Placement) -> Result<Cgroups, String> {
+    let cgroups = Cgroups::detect(placement).map_err(|e| error_chain(&e))?;
     if let Err(e) = cgroups.remove_stale() {
         eprintln!("warning: failed to remove the cgroups an earlier, killed run left: {e}");
     }
@@ -56,7 +58,8 @@ impl Confinement {
                 });
             }
         };
-        let resolved = enforceable(resolve(limits, physical), cgroups);
+        let resolved = delegated_only(resolve(limits, physical), limits, cgroups)?;
+        let resolved = enforceable(resolved, cgroups);
         let group = cgroups.create(&resolved).map_err(|e| error_chain(&e))?;
         Ok(Confinement {
             group: Some(group),
@@ -149,6 +152,72 @@ pub(super) fn enforceable(limits: ResolvedLimits, cgroups: &Cgroups) -> Resolved
         }
     }
     limits
+}
+
+/// Rootless, `limits` without those whose cgroup is not delegated to this user. A limit the
+/// attribute sets (`memory = "64M"`) is refused: the test fails with the sentence saying why
+/// and how to get a delegated cgroup. A default one is dropped, with one warning per run.
+fn delegated_only(
+    resolved: ResolvedLimits,
+    limits: &Limits,
+    cgroups: &Cgroups,
+) -> Result<ResolvedLimits, String> {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    let refused: Vec<&Missing> = cgroups
+        .missing()
+        .iter()
+        .filter(|m| matches!(m, Missing::NotDelegated { .. }))
+        .collect();
+    let mut resolved = resolved;
+    let mut dropped_a_default = false;
+    for missing in &refused {
+        let controller = missing.controller();
+        if let Some(what) = set_by_attribute(limits, controller) {
+            return Err(missing.needs_delegation(&what).unwrap_or_default());
+        }
+        dropped_a_default |= controller != Controller::Cpu && resolved.needs(controller);
+        resolved = resolved.without(controller);
+    }
+    if dropped_a_default && !WARNED.swap(true, Ordering::Relaxed) {
+        eprintln!("{}", defaults_warning(&refused));
+    }
+    Ok(resolved)
+}
+
+/// How the attribute wrote the limit enforced by `controller`, if it set one: `memory =
+/// "64M"`, `pids = 16`, `cpu = 0.5`.
+fn set_by_attribute(limits: &Limits, controller: Controller) -> Option<String> {
+    match controller {
+        Controller::Memory => match limits.memory {
+            Limit::Max(bytes) => Some(format!("memory = \"{}\"", format_bytes(bytes))),
+            _ => None,
+        },
+        Controller::Pids => match limits.pids {
+            Limit::Max(pids) => Some(format!("pids = {pids}")),
+            _ => None,
+        },
+        Controller::Cpu => limits
+            .cpu_millis
+            .map(|millis| format!("cpu = {}", f64::from(millis) / 1000.0)),
+    }
+}
+
+/// The line printed once per rootless run whose default limits cannot be enforced.
+fn defaults_warning(refused: &[&Missing]) -> String {
+    let names: Vec<&str> = refused
+        .iter()
+        .map(|m| m.controller())
+        .filter(|&c| c != Controller::Cpu)
+        .map(Controller::name)
+        .collect();
+    let why = refused
+        .first()
+        .and_then(|m| m.needs_delegation("each"))
+        .unwrap_or_default();
+    format!(
+        "warning: the default {} limits are not enforced in this rootless run: {why}",
+        names.join(" and ")
+    )
 }
 
 /// The line printed once per run for a limit that cannot be enforced.

@@ -9,7 +9,8 @@ pub(super) enum Privileges {
     /// Real root with CAP_SYS_ADMIN: everything works.
     Root,
     /// Not root, but unprivileged user namespaces are allowed: each test gets one, root inside.
-    /// What needs real root (`net = "veth"`, cgroup limits) degrades with a message.
+    /// What needs real root (`net = "veth"`; limits, without a cgroup delegated to the user)
+    /// degrades with a message.
     Rootless(UserMapping),
 }
 

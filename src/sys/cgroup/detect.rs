@@ -1,13 +1,16 @@
 //! Finding, once per run, which hierarchy enforces each limit: the unified (v2) one when it
 //! offers the controller, else a v1 hierarchy of it, else none (the limit cannot be applied).
 //!
-//! Tests' groups live in `isolated/` at the root of each hierarchy, not below the runner's own
-//! group: cgroup v2 allows no controllers below a group that holds processes (the runner's
-//! does), and at a fixed place the next run finds what a killed run left.
+//! As root, tests' groups live in `isolated/` at the root of each hierarchy, not below the
+//! runner's own group: cgroup v2 allows no controllers below a group that holds processes
+//! (the runner's does), and at a fixed place the next run finds what a killed run left.
+//! Rootless, the same `isolated/` goes in the user's own, delegated group instead (see
+//! [`super::delegated`]): the one place below which the user may make groups.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 
+use super::delegated;
 use super::error::CgroupError;
 use super::fs;
 use super::missing::Missing;
@@ -17,6 +20,16 @@ use super::settings::Controller;
 
 /// The directory, in the root of every hierarchy used, that holds the tests' groups.
 pub(super) const PARENT: &str = "isolated";
+
+/// Whose groups the tests' groups go below.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Placement {
+    /// Root: at the root of every hierarchy, `<mount>/isolated`.
+    Root,
+    /// Rootless: in this user's own cgroup, in each hierarchy where it is delegated to them,
+    /// `<own group>/isolated`.
+    Delegated,
+}
 
 /// The cgroup hierarchies of this machine that tests' groups go into; detected once per run.
 #[derive(Debug)]
@@ -30,7 +43,7 @@ pub(crate) struct Cgroups {
 /// One hierarchy tests' groups are made in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Hierarchy {
-    /// `<mount point>/isolated`.
+    /// `<mount point or delegated group>/isolated`.
     pub parent: PathBuf,
     pub unified: bool,
     /// The limits' controllers it enforces.
@@ -39,15 +52,19 @@ pub(super) struct Hierarchy {
     pub freezer: bool,
 }
 
-impl Cgroups {
-    /// Finds the hierarchies (`/proc/self/mountinfo`), picks one per controller, and makes
-    /// the `isolated` parent group in each, with the unified hierarchy's controllers enabled
-    /// for it (in `cgroup.subtree_control` of the root and of `isolated`).
-    pub(crate) fn detect() -> Result<Cgroups, CgroupError> {
-        let uid = fs::euid();
-        if uid != 0 {
-            return Err(CgroupError::NotRoot { uid });
-        }
+/// Where the tests' groups would go, worked out from files only: nothing is made or moved.
+/// [`Cgroups::detect`] then prepares each place; the doctor describes them.
+#[derive(Debug)]
+pub(crate) struct Layout {
+    /// Each hierarchy used, `parent` the group `isolated/` goes in (made by `detect`).
+    places: Vec<Hierarchy>,
+    missing: Vec<Missing>,
+}
+
+impl Layout {
+    /// Reads `/proc/self/mountinfo` (and, rootless, `/proc/self/cgroup`) and picks one
+    /// hierarchy per controller.
+    pub(crate) fn plan(placement: Placement) -> Result<Layout, CgroupError> {
         let mountinfo = fs::read(Path::new("/proc/self/mountinfo")).map_err(CgroupError::Mounts)?;
         let mounts = cgroup_mounts(&mountinfo);
         if !mounts
@@ -59,39 +76,214 @@ impl Cgroups {
                 kernel_has_cgroup2: filesystems.split_whitespace().any(|w| w == "cgroup2"),
             });
         }
-        let mut cgroups = Cgroups {
-            hierarchies: Vec::new(),
+        let own = match placement {
+            Placement::Root => None,
+            Placement::Delegated => {
+                Some(fs::read(Path::new("/proc/self/cgroup")).map_err(CgroupError::Mounts)?)
+            }
+        };
+        let base_of = |mount: &CgroupMount| match &own {
+            None => Ok(mount.mount_point.clone()),
+            Some(own) => delegated::own_group(mount, own),
+        };
+        let mut layout = Layout {
+            places: Vec::new(),
             missing: Vec::new(),
-            counter: AtomicU64::new(0),
         };
         let unified = preferred(&mounts, |m| m.unified);
+        // Rootless: why the unified hierarchy's group is not this user's.
+        let mut unified_refused = None;
         if let Some(mount) = unified {
-            cgroups.add_unified(&mount.mount_point)?;
+            match base_of(mount) {
+                Ok(base) => layout.places.push(Hierarchy {
+                    controllers: offered(&base),
+                    parent: base,
+                    unified: true,
+                    freezer: false,
+                }),
+                Err(why) => unified_refused = Some(why),
+            }
         }
         for controller in Controller::ALL {
-            if cgroups.placed(controller) || cgroups.missing_for(controller).is_some() {
+            if layout.placed(controller) {
                 continue;
             }
-            match preferred(&mounts, |m| {
+            let v1 = preferred(&mounts, |m| {
                 m.controllers.iter().any(|c| c == controller.name())
-            }) {
-                Some(mount) => cgroups.add_v1(controller, &mount.mount_point)?,
-                None => cgroups.missing.push(Missing::Absent {
+            });
+            let missing = match (v1, unified) {
+                (Some(mount), _) => match base_of(mount) {
+                    Ok(base) => {
+                        layout.add_v1(controller, mount, base);
+                        continue;
+                    }
+                    Err(why) => Missing::NotDelegated {
+                        controller,
+                        unified: false,
+                        why,
+                    },
+                },
+                (None, Some(mount))
+                    if placement == Placement::Delegated
+                        && offered(&mount.mount_point).contains(&controller) =>
+                {
+                    let why = unified_refused.clone().unwrap_or_else(|| {
+                        let base = layout.places.iter().find(|h| h.unified);
+                        let dir = base.map_or(mount.mount_point.as_path(), |h| &h.parent);
+                        format!(
+                            "`{}` is not enabled for {} (see its cgroup.controllers)",
+                            controller.name(),
+                            dir.display()
+                        )
+                    });
+                    Missing::NotDelegated {
+                        controller,
+                        unified: true,
+                        why,
+                    }
+                }
+                (None, _) => Missing::Absent {
                     controller,
                     unified: unified.map(|m| m.mount_point.clone()),
-                }),
-            }
+                },
+            };
+            layout.missing.push(missing);
         }
-        if unified.is_none() {
+        if !layout.places.iter().any(|h| h.unified) {
             // Without cgroup.kill, a v1 freezer stops a fork bomb while its processes are
             // killed.
-            if let Some(mount) =
-                preferred(&mounts, |m| m.controllers.iter().any(|c| c == "freezer"))
-            {
-                cgroups.add_freezer(&mount.mount_point)?;
+            let freezer = preferred(&mounts, |m| m.controllers.iter().any(|c| c == "freezer"));
+            if let Some(base) = freezer.and_then(|mount| base_of(mount).ok()) {
+                layout.add_freezer(base);
+            }
+        }
+        Ok(layout)
+    }
+
+    /// The groups tests' groups would go below (in `isolated/`), with the limits' controllers
+    /// each would enforce.
+    pub(crate) fn places(&self) -> impl Iterator<Item = (&Path, &[Controller])> {
+        self.places
+            .iter()
+            .map(|h| (h.parent.as_path(), h.controllers.as_slice()))
+    }
+
+    /// The controllers no hierarchy offers, each with the reason and the fix.
+    pub(crate) fn missing(&self) -> &[Missing] {
+        &self.missing
+    }
+
+    fn placed(&self, controller: Controller) -> bool {
+        self.places
+            .iter()
+            .any(|h| h.controllers.contains(&controller))
+    }
+
+    fn add_v1(&mut self, controller: Controller, mount: &CgroupMount, base: PathBuf) {
+        if controller == Controller::Cpu && !mount.mount_point.join("cpu.cfs_quota_us").exists() {
+            self.missing.push(Missing::NoCpuQuota {
+                mount: mount.mount_point.clone(),
+            });
+            return;
+        }
+        // Comounted controllers (`cpu,cpuacct`, or memory and pids together) share one group.
+        if let Some(h) = self.places.iter_mut().find(|h| h.parent == base) {
+            h.controllers.push(controller);
+            return;
+        }
+        self.places.push(Hierarchy {
+            parent: base,
+            unified: false,
+            controllers: vec![controller],
+            freezer: false,
+        });
+    }
+
+    fn add_freezer(&mut self, base: PathBuf) {
+        if let Some(h) = self.places.iter_mut().find(|h| h.parent == base) {
+            h.freezer = true;
+            return;
+        }
+        self.places.push(Hierarchy {
+            parent: base,
+            unified: false,
+            controllers: Vec::new(),
+            freezer: true,
+        });
+    }
+}
+
+impl Cgroups {
+    /// Plans the [`Layout`] and makes the `isolated` parent group in each place, with the
+    /// unified hierarchy's controllers enabled for it (in `cgroup.subtree_control` of the
+    /// place and of `isolated`). Rootless, a place that cannot be prepared leaves its
+    /// controllers [missing](Missing::NotDelegated).
+    pub(crate) fn detect(placement: Placement) -> Result<Cgroups, CgroupError> {
+        let layout = Layout::plan(placement)?;
+        let mut cgroups = Cgroups {
+            hierarchies: Vec::new(),
+            missing: layout.missing,
+            counter: AtomicU64::new(0),
+        };
+        for place in layout.places {
+            match cgroups.prepare(&place, placement) {
+                Ok(hierarchy) => cgroups.hierarchies.push(hierarchy),
+                Err(error) if placement == Placement::Delegated => {
+                    let why = format!("preparing it failed: {}", chain(&error));
+                    cgroups
+                        .missing
+                        .extend(place.controllers.iter().map(|&controller| {
+                            Missing::NotDelegated {
+                                controller,
+                                unified: place.unified,
+                                why: why.clone(),
+                            }
+                        }));
+                }
+                Err(error) => return Err(error),
             }
         }
         Ok(cgroups)
+    }
+
+    /// Makes `<place>/isolated`; on v2 with the controllers enabled for it, after moving the
+    /// user's processes out of a delegated group.
+    fn prepare(
+        &mut self,
+        place: &Hierarchy,
+        placement: Placement,
+    ) -> Result<Hierarchy, CgroupError> {
+        let base = &place.parent;
+        let parent_dir = base.join(PARENT);
+        if !place.unified {
+            parent::prepare_v1(&parent_dir)?;
+            return Ok(Hierarchy {
+                parent: parent_dir,
+                ..place.clone()
+            });
+        }
+        if placement == Placement::Delegated && !place.controllers.is_empty() {
+            delegated::vacate(base).map_err(|source| CgroupError::Parent {
+                path: base.clone(),
+                source,
+            })?;
+        }
+        let (enabled, failed) = parent::prepare_unified(base, &place.controllers)?;
+        self.missing
+            .extend(failed.into_iter().map(|missing| match placement {
+                Placement::Root => missing,
+                Placement::Delegated => Missing::NotDelegated {
+                    controller: missing.controller(),
+                    unified: true,
+                    why: missing.to_string(),
+                },
+            }));
+        Ok(Hierarchy {
+            parent: parent_dir,
+            unified: true,
+            controllers: enabled,
+            freezer: false,
+        })
     }
 
     /// Cgroups over these hierarchies, numbering groups from `counter`: a machine as the
@@ -113,7 +305,9 @@ impl Cgroups {
     /// Whether some hierarchy enforces `controller`'s limit.
     #[cfg(test)]
     pub(super) fn has(&self, controller: Controller) -> bool {
-        self.placed(controller)
+        self.hierarchies
+            .iter()
+            .any(|h| h.controllers.contains(&controller))
     }
 
     /// The hierarchies to make a group in for these limits: the unified one always (it kills
@@ -137,72 +331,27 @@ impl Cgroups {
             })
         })
     }
+}
 
-    fn placed(&self, controller: Controller) -> bool {
-        self.hierarchies
-            .iter()
-            .any(|h| h.controllers.contains(&controller))
-    }
+/// The limits' controllers the v2 group `dir` offers its children (its `cgroup.controllers`).
+fn offered(dir: &Path) -> Vec<Controller> {
+    let listed = fs::read(&dir.join("cgroup.controllers")).unwrap_or_default();
+    Controller::ALL
+        .into_iter()
+        .filter(|c| listed.split_whitespace().any(|w| w == c.name()))
+        .collect()
+}
 
-    fn missing_for(&self, controller: Controller) -> Option<&Missing> {
-        self.missing.iter().find(|m| m.controller() == controller)
+/// "what we were doing: its cause", each once.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
     }
-
-    fn add_unified(&mut self, mount: &Path) -> Result<(), CgroupError> {
-        let offered = fs::read(&mount.join("cgroup.controllers")).unwrap_or_default();
-        let offered: Vec<Controller> = Controller::ALL
-            .into_iter()
-            .filter(|c| offered.split_whitespace().any(|w| w == c.name()))
-            .collect();
-        let (enabled, failed) = parent::prepare_unified(mount, &offered)?;
-        self.missing.extend(failed);
-        self.hierarchies.push(Hierarchy {
-            parent: mount.join(PARENT),
-            unified: true,
-            controllers: enabled,
-            freezer: false,
-        });
-        Ok(())
-    }
-
-    fn add_v1(&mut self, controller: Controller, mount: &Path) -> Result<(), CgroupError> {
-        if controller == Controller::Cpu && !mount.join("cpu.cfs_quota_us").exists() {
-            self.missing.push(Missing::NoCpuQuota {
-                mount: mount.to_path_buf(),
-            });
-            return Ok(());
-        }
-        let parent_dir = mount.join(PARENT);
-        // Comounted controllers (`cpu,cpuacct`, or memory and pids together) share one group.
-        if let Some(h) = self.hierarchies.iter_mut().find(|h| h.parent == parent_dir) {
-            h.controllers.push(controller);
-            return Ok(());
-        }
-        parent::prepare_v1(&parent_dir)?;
-        self.hierarchies.push(Hierarchy {
-            parent: parent_dir,
-            unified: false,
-            controllers: vec![controller],
-            freezer: false,
-        });
-        Ok(())
-    }
-
-    fn add_freezer(&mut self, mount: &Path) -> Result<(), CgroupError> {
-        let parent_dir = mount.join(PARENT);
-        if let Some(h) = self.hierarchies.iter_mut().find(|h| h.parent == parent_dir) {
-            h.freezer = true;
-            return Ok(());
-        }
-        parent::prepare_v1(&parent_dir)?;
-        self.hierarchies.push(Hierarchy {
-            parent: parent_dir,
-            unified: false,
-            controllers: Vec::new(),
-            freezer: true,
-        });
-        Ok(())
-    }
+    text
 }
 
 /// The first mount matching `wanted` that shows its hierarchy's root, else the first at all.

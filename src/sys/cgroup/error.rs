@@ -8,11 +8,6 @@ use crate::sys::error::{Errno, SysError};
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum CgroupError {
     #[error(
-        "cgroup limits need root, and this runs as uid {uid}: run the tests with \
-         `sudo -E cargo test` (or as root in CI)"
-    )]
-    NotRoot { uid: u32 },
-    #[error(
         "no cgroup filesystem is mounted (none in /proc/self/mountinfo){}",
         if *.kernel_has_cgroup2 {
             ": mount the unified hierarchy with `mount -t cgroup2 none /sys/fs/cgroup`"

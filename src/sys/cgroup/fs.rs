@@ -71,6 +71,14 @@ pub(super) fn subdirs(path: &Path) -> SysResult<Vec<String>> {
     Ok(names)
 }
 
+/// Whether the effective user may write `path`: `faccessat(path, W_OK, AT_EACCESS)`.
+pub(super) fn writable(path: &Path) -> SysResult<()> {
+    use nix::fcntl::{AtFlags, AT_FDCWD};
+    use nix::unistd::AccessFlags;
+    nix::unistd::faccessat(AT_FDCWD, path, AccessFlags::W_OK, AtFlags::AT_EACCESS)
+        .op_at("access(W_OK)", path)
+}
+
 /// `kill(pid, SIGKILL)`; a process that is already gone is not an error.
 pub(super) fn kill(pid: i32) -> SysResult<()> {
     match nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL) {

@@ -14,6 +14,9 @@ pub(super) struct CgroupMount {
     pub controllers: Vec<String>,
     /// Whether it shows the hierarchy's root (`/`), not a subtree bind-mounted in.
     pub at_root: bool,
+    /// The group of the hierarchy it shows (`/`, or `/docker/abc` for a subtree): paths in
+    /// `/proc/self/cgroup` are below the hierarchy's root, so below this one at the mount point.
+    pub root: PathBuf,
 }
 
 /// Every cgroup and cgroup2 mount in `mountinfo`, in order.
@@ -49,6 +52,7 @@ fn parse_line(line: &str) -> Option<CgroupMount> {
         unified,
         controllers,
         at_root: root == "/",
+        root: PathBuf::from(unescape_mountinfo(root)),
     })
 }
 
@@ -118,6 +122,7 @@ mod tests {
         assert!(mounts[3].unified && mounts[3].controllers.is_empty());
         assert_eq!(mounts[4].mount_point, PathBuf::from("/mnt/my cg"));
         assert!(!mounts[4].at_root);
+        assert_eq!(mounts[4].root, PathBuf::from("/docker/abc"));
     }
 
     #[test]

@@ -15,7 +15,9 @@ use super::{fs, parent, TestCgroup};
 
 fn cgroups() -> &'static Cgroups {
     static CGROUPS: OnceLock<Cgroups> = OnceLock::new();
-    CGROUPS.get_or_init(|| Cgroups::detect().expect("tests of cgroups run as root"))
+    CGROUPS.get_or_init(|| {
+        Cgroups::detect(super::Placement::Root).expect("tests of cgroups run as root")
+    })
 }
 
 /// This machine seen as if it had only cgroup v1: its v1 hierarchies, and the v1 freezer.
