@@ -49,6 +49,47 @@ fn v1_only(first: u64) -> Cgroups {
 /// for a killed run's (a run calls it before it makes any), and for reading by the others.
 static GROUPS: std::sync::RwLock<()> = std::sync::RwLock::new(());
 
+/// A test's hold on [`GROUPS`]. The last test to let go removes the `isolated` parents the
+/// tests made at each hierarchy's root, as a run does at its end: nothing stays on the host.
+struct Groups(Option<Hold>);
+
+enum Hold {
+    Read(#[allow(dead_code)] std::sync::RwLockReadGuard<'static, ()>),
+    Write(#[allow(dead_code)] std::sync::RwLockWriteGuard<'static, ()>),
+}
+
+impl Groups {
+    fn read() -> Groups {
+        Groups(Some(Hold::Read(
+            GROUPS.read().unwrap_or_else(|e| e.into_inner()),
+        )))
+    }
+
+    fn write() -> Groups {
+        Groups(Some(Hold::Write(
+            GROUPS.write().unwrap_or_else(|e| e.into_inner()),
+        )))
+    }
+}
+
+impl Drop for Groups {
+    fn drop(&mut self) {
+        drop(self.0.take());
+        if GROUPS.try_write().is_err() {
+            return; // another test holds on, and tidies when it lets go
+        }
+        // A test starting meanwhile makes its parents again (`group::make_dir`); an rmdir of a
+        // parent another test uses fails harmlessly.
+        cgroups().remove_parents();
+        let mountinfo = fs::read(Path::new("/proc/self/mountinfo")).unwrap_or_default();
+        for mount in cgroup_mounts(&mountinfo) {
+            if mount.controllers.iter().any(|c| c == "freezer") {
+                let _ = fs::rmdir(&mount.mount_point.join(PARENT));
+            }
+        }
+    }
+}
+
 const LIMITS: ResolvedLimits = ResolvedLimits {
     memory: Some(64 << 20),
     pids: Some(32),
@@ -70,7 +111,7 @@ fn assert_removed(dirs: &[PathBuf]) {
 
 #[test]
 fn a_group_has_the_limits_and_goes_away() {
-    let _groups = GROUPS.read().unwrap_or_else(|e| e.into_inner());
+    let _groups = Groups::read();
     let group = cgroups().create(&LIMITS).unwrap();
     let dirs: Vec<PathBuf> = group.dirs().map(Path::to_path_buf).collect();
     for member in &group.members {
@@ -99,7 +140,7 @@ fn a_group_has_the_limits_and_goes_away() {
 
 #[test]
 fn unlimited_needs_only_the_killing_hierarchy() {
-    let _groups = GROUPS.read().unwrap_or_else(|e| e.into_inner());
+    let _groups = Groups::read();
     let group = cgroups().create(&ResolvedLimits::default()).unwrap();
     assert!(group.members.iter().all(|m| m.controllers.is_empty()));
     assert!(group.members.len() <= 1, "{:?}", group.members);
@@ -143,7 +184,7 @@ fn join_and_kill(cgroups: &Cgroups, kill: impl FnOnce(&TestCgroup)) {
 
 #[test]
 fn kill_all_kills_what_ignores_sigterm() {
-    let _groups = GROUPS.read().unwrap_or_else(|e| e.into_inner());
+    let _groups = Groups::read();
     join_and_kill(cgroups(), |group| group.kill_all().unwrap());
 }
 
@@ -157,7 +198,7 @@ fn remove_freezer_parent(cgroups: &Cgroups) {
 
 #[test]
 fn kill_all_with_the_v1_freezer() {
-    let _groups = GROUPS.read().unwrap_or_else(|e| e.into_inner());
+    let _groups = Groups::read();
     let v1 = v1_only(1_000_000);
     join_and_kill(&v1, |group| {
         assert!(group.killer().unwrap().freezer);
@@ -168,7 +209,7 @@ fn kill_all_with_the_v1_freezer() {
 
 #[test]
 fn kill_all_with_the_v2_freezer_when_there_is_no_cgroup_kill() {
-    let _groups = GROUPS.read().unwrap_or_else(|e| e.into_inner());
+    let _groups = Groups::read();
     let Some(unified) = cgroups().hierarchies.iter().find(|h| h.unified) else {
         panic!("this machine has no cgroup2 mount: the v2 freezer path cannot be tested");
     };
@@ -182,7 +223,7 @@ fn kill_all_with_the_v2_freezer_when_there_is_no_cgroup_kill() {
 
 #[test]
 fn kill_all_without_a_freezer() {
-    let _groups = GROUPS.read().unwrap_or_else(|e| e.into_inner());
+    let _groups = Groups::read();
     let v1 = v1_only(2_000_000);
     let plain = Cgroups::with(
         v1.hierarchies
@@ -201,7 +242,7 @@ fn kill_all_without_a_freezer() {
 
 #[test]
 fn an_oom_kill_is_counted() {
-    let _groups = GROUPS.read().unwrap_or_else(|e| e.into_inner());
+    let _groups = Groups::read();
     assert!(
         cgroups().has(Controller::Memory),
         "no memory controller here"
@@ -221,7 +262,7 @@ fn an_oom_kill_is_counted() {
 
 #[test]
 fn a_refused_fork_is_noticed() {
-    let _groups = GROUPS.read().unwrap_or_else(|e| e.into_inner());
+    let _groups = Groups::read();
     assert!(cgroups().has(Controller::Pids), "no pids controller here");
     let limits = ResolvedLimits {
         pids: Some(16),
@@ -254,6 +295,9 @@ impl Planted {
             .map(|h| h.parent.join(name))
             .collect();
         let planted = Planted(dirs);
+        for hierarchy in &cgroups().hierarchies {
+            super::parent::ensure(hierarchy).unwrap();
+        }
         for dir in &planted.0 {
             assert!(fs::mkdir(dir).unwrap(), "{} existed", dir.display());
         }
@@ -271,7 +315,7 @@ impl Drop for Planted {
 
 #[test]
 fn remove_stale_removes_groups_of_dead_runners_only() {
-    let _groups = GROUPS.write().unwrap_or_else(|e| e.into_inner());
+    let _groups = Groups::write();
     let mut dead = std::process::Command::new("true").spawn().unwrap();
     dead.wait().unwrap();
     let mut alive = std::process::Command::new("sleep")
