@@ -117,7 +117,13 @@ fn known_key(meta: &Meta, errors: &mut Errors) -> Option<String> {
     let key = ident.to_string();
     if !KEYS.contains(&key.as_str()) {
         let valid = KEYS.join(", ");
-        let message = format!("unknown key `{key}` in #[isolated]; valid keys are: {valid}");
+        let message = match nearest(&key, &KEYS) {
+            Some(near) => format!(
+                "unknown key `{key}` in #[isolated]; did you mean `{near}`? (valid keys are: \
+                 {valid})"
+            ),
+            None => format!("unknown key `{key}` in #[isolated]; valid keys are: {valid}"),
+        };
         errors.at(ident, message);
         return None;
     }
@@ -200,6 +206,44 @@ fn string_entries<T>(
     entries
 }
 
+/// The candidate closest to `word` by edit distance, if close enough to be a typo of it: at
+/// most a third of its letters off (`rootf`, `hostnme`, `memroy`, `Rootfs`).
+fn nearest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let word = word.to_ascii_lowercase();
+    candidates
+        .iter()
+        .map(|c| (edit_distance(&word, c), *c))
+        .filter(|&(d, c)| d <= c.len().max(3) / 3)
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance, with a swap of two neighbours counting as one edit.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    // rows[i][j]: distance between a[..i] and b[..j]
+    let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in rows.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for j in 0..=b.len() {
+        rows[0][j] = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut d = (rows[i - 1][j] + 1)
+                .min(rows[i][j - 1] + 1)
+                .min(rows[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(rows[i - 2][j - 2] + 1);
+            }
+            rows[i][j] = d;
+        }
+    }
+    rows[a.len()][b.len()]
+}
+
 /// A `true` or `false` (`privileged`, `crate_dir`).
 fn flag(value: &Expr, key: &str, errors: &mut Errors) -> Option<bool> {
     match value {
@@ -246,6 +290,31 @@ fn example(key: &str) -> &'static str {
         "devices" => "`devices = [\"/dev/net/tun\"]`",
         "crate_dir" => "`crate_dir = false`",
         _ => "`env = [\"KEY=value\"]`",
+    }
+}
+
+#[cfg(test)]
+mod typo_tests {
+    use super::{nearest, KEYS};
+
+    #[test]
+    fn a_typo_suggests_the_nearest_key() {
+        for (typo, key) in [
+            ("rootf", "rootfs"),
+            ("Rootfs", "rootfs"),
+            ("hostnme", "hostname"),
+            ("memroy", "memory"),
+            ("timout", "timeout"),
+            ("device", "devices"),
+            ("priviledged", "privileged"),
+            ("cratedir", "crate_dir"),
+            ("pid", "pids"),
+        ] {
+            assert_eq!(nearest(typo, &KEYS), Some(key), "{typo}");
+        }
+        for unrelated in ["foo", "x", "volume", "network_mode"] {
+            assert_eq!(nearest(unrelated, &KEYS), None, "{unrelated}");
+        }
     }
 }
 

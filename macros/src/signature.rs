@@ -33,7 +33,13 @@ pub(crate) fn check(sig: &Signature, errors: &mut Errors) {
         );
     }
     let no_params = "#[isolated] test functions take no parameters";
-    if !sig.inputs.is_empty() {
+    if let Some(receiver) = sig.receiver() {
+        errors.at(
+            receiver,
+            "#[isolated] needs a free function, not a method: a test takes no `self`; write \
+             the test as a `fn` outside the `impl` block (it may call the method)",
+        );
+    } else if !sig.inputs.is_empty() {
         errors.at(&sig.inputs, no_params);
     } else if let Some(variadic) = &sig.variadic {
         errors.at(variadic, no_params);

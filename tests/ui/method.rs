@@ -1,0 +1,10 @@
+use isolated::isolated;
+
+struct Server;
+
+impl Server {
+    #[isolated]
+    fn starts(&self) {}
+}
+
+isolated::main!();

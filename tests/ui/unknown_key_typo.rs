@@ -1,0 +1,6 @@
+use isolated::isolated;
+
+#[isolated(rootf = "alpine")]
+fn t() {}
+
+isolated::main!();
