@@ -1,6 +1,4 @@
-//! Run every integration test in its own freshly made Linux container.
-//!
-//! See the README for the user guide.
+#![doc = include_str!("../README.md")]
 
 mod child;
 mod doctor;
@@ -14,6 +12,63 @@ mod sandbox;
 mod sys;
 
 pub use doctor::{doctor, Check, Report, Status};
+/// Registers a function as a test that runs in its own container: fresh PID, mount, UTS,
+/// IPC, network and cgroup namespaces inside a user namespace of its own, a copy-on-write
+/// root, a fresh `/proc`, `/dev`, `/tmp` and `/run`.
+///
+/// Put it on a free function (no `self`, no parameters, no generics, not `async`) returning
+/// `()` or `Result<(), E: Debug>`, in a test target with `harness = false` that ends with
+/// [`main!()`](crate::main). `#[should_panic]` and `#[ignore]` go below it.
+///
+/// ```no_run
+/// use isolated::isolated;
+///
+/// #[isolated(rootfs = "alpine", hostname = "box", timeout = "10s", memory = "256M")]
+/// fn writes_etc() {
+///     std::fs::write("/etc/motd", "only this test sees it").unwrap();
+/// }
+///
+/// isolated::main!();
+/// ```
+///
+/// # Keys
+///
+/// Every key is optional; a mistake is a compile error at its token.
+///
+/// - `rootfs = "NAME"`: the root filesystem. `"host"` (the default) is the host's
+///   filesystems, each copy-on-write; `"host-ro"` the host's, read-only; any other name is a
+///   fixture: `fixtures/NAME/` or `fixtures/NAME.tar[.gz|.xz|.zst]` in the crate, a container
+///   image, a pinned remote tarball, or the built-in `"alpine"`.
+/// - `hostname = "box"`: the test's hostname (letters, digits, `-`, `.`). Default
+///   `"isolated"`.
+/// - `timeout = "10s"`: `ms`, `s`, `m` or `h` after a whole number; the test is killed after
+///   it. Default `"60s"`.
+/// - `env = ["KEY=value"]`: variables added to the clean environment (`PATH`, `HOME`,
+///   `TERM`, `HOSTNAME`). Default none.
+/// - `net = "loopback"`: `"loopback"` (the default: a network of its own with `lo` up),
+///   `"none"` (`lo` down), `"host"` (the host's network) or `"veth"` (a veth pair to the host;
+///   addresses in [`net`]).
+/// - `memory = "256M"`, `"1G"` or `"none"`: memory for all the test's processes. Default half
+///   the RAM, at most 4G.
+/// - `pids = 64` or `"none"`: processes and threads at once. Default 1024.
+/// - `cpu = 0.5`: CPUs' worth of time. Default no limit.
+/// - `caps = ["+SYS_TIME", "-NET_RAW"]`: capabilities added to or dropped from the default
+///   set (over the test's own namespaces). Default none.
+/// - `privileged = true`: the host's kernel: no user namespace of its own, no syscall
+///   filter. For tests that mount block devices, load BPF, write kernel sysctls. Default
+///   `false`.
+/// - `devices = ["/dev/net/tun"]`: host device nodes bound into the test's `/dev`. Default
+///   none.
+/// - `crate_dir = false`: the test crate's directory is not put at its own path (it is by
+///   default, read-only in a fixture root, and the test starts in it, as under `cargo test`).
+/// - `copy = ["tests/data/app.toml:/etc/app.toml"]`: host files or directories (relative to
+///   the crate) copied into a fixture root, programs with the libraries they need. Default
+///   none.
+/// - `bins = ["mytool"]` or `["mytool:/opt/bin/mytool"]`: binaries of this package, at
+///   `/usr/local/bin/NAME` by default. Default none.
+/// - `bind = ["/var/cache/apt:/var/cache/apt"]`: host paths mounted read-only. Default none.
+///
+/// The README (the crate's front page) says more about each, and what every test gets.
 pub use isolated_macros::isolated;
 
 /// Support for the code `#[isolated]` and `main!()` generate. Not a stable API.
