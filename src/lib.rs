@@ -5,6 +5,7 @@
 mod child;
 mod doctor;
 pub(crate) mod fixtures;
+mod harness;
 pub mod net;
 mod plan;
 mod registry;

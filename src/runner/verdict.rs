@@ -3,33 +3,28 @@
 
 use std::time::Duration;
 
-use libtest_mimic::Failed;
-
 use super::collect::Finished;
+use crate::harness::Outcome;
 use crate::registry::TestDef;
 use crate::report::{Ended, Message, Verdict};
 use crate::sys::{signal_name, ChildStatus};
 
-/// Pass, or fail with the captured output followed by the reason.
+/// Pass, or fail with a reason; either way with the captured output.
 pub(super) fn judge(
     test: &TestDef,
     finished: Finished,
     explain: impl FnOnce(String) -> String,
-) -> Result<(), Failed> {
+) -> Outcome {
+    let output = String::from_utf8_lossy(&finished.output).into_owned();
     match reason(test, &finished).map(explain) {
-        None => Ok(()),
-        Some(reason) => {
-            let output = String::from_utf8_lossy(&finished.output);
-            let mut message = output.into_owned();
-            if !message.is_empty() && !message.ends_with('\n') {
-                message.push('\n');
+        None => Outcome::Passed { output },
+        Some(mut reason) => {
+            // The hint looks at what the test printed as well as at the reason.
+            if let Some(hint) = super::hint::withheld(test, &format!("{output}\n{reason}")) {
+                reason.push('\n');
+                reason.push_str(&hint);
             }
-            message.push_str(&reason);
-            if let Some(hint) = super::hint::withheld(test, &message) {
-                message.push('\n');
-                message.push_str(&hint);
-            }
-            Err(message.into())
+            Outcome::Failed { output, reason }
         }
     }
 }
