@@ -23,9 +23,10 @@ pub(super) struct Options {
 pub(super) struct Human {
     out: Box<dyn Write>,
     options: Options,
-    /// Terse: results so far, and how many there will be.
+    /// Terse: results so far, how many there will be, and whether the current line has marks.
     count: usize,
     total: usize,
+    marks: bool,
 }
 
 impl Human {
@@ -35,6 +36,7 @@ impl Human {
             options,
             count: 0,
             total: 0,
+            marks: false,
         }
     }
 
@@ -75,8 +77,9 @@ impl Human {
             Status::Ignored => ("i", Color::Yellow),
             Status::Failed => {
                 // A failure gets its own line, after the marks so far.
-                if !self.count.is_multiple_of(TERSE_COLUMNS) {
+                if self.marks {
                     writeln!(self.out, " {}/{}", self.count, self.total)?;
+                    self.marks = false;
                 }
                 write!(self.out, "{} --- ", result.name)?;
                 self.paint("FAILED", Color::Red)?;
@@ -86,8 +89,10 @@ impl Human {
             }
         };
         self.paint(mark, color)?;
+        self.marks = true;
         if self.count % TERSE_COLUMNS == TERSE_COLUMNS - 1 {
             writeln!(self.out, " {}/{}", self.count + 1, self.total)?;
+            self.marks = false;
         }
         self.count += 1;
         Ok(())
