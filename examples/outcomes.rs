@@ -129,6 +129,11 @@ fn runs_until_interrupted() {
     std::thread::sleep(std::time::Duration::from_secs(120));
 }
 
+#[isolated]
+fn passes_and_prints() {
+    println!("said while passing");
+}
+
 mod nested {
     use isolated::isolated;
 

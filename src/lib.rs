@@ -3,6 +3,8 @@
 mod child;
 mod doctor;
 pub(crate) mod fixtures;
+mod harness;
+mod json;
 pub mod net;
 mod plan;
 mod registry;

@@ -35,6 +35,7 @@ fn reports_every_outcome() {
     assert_eq!(run.code, 101, "{out}\n{}", run.stderr);
     for ok in [
         "passes",
+        "passes_and_prints",
         "returns_ok",
         "should_panic_passes",
         "should_panic_with_message_passes",
@@ -42,16 +43,18 @@ fn reports_every_outcome() {
     ] {
         assert!(line_for(out, ok).ends_with("... ok"), "{ok}: {out}");
     }
-    for ignored in ["ignored", "ignored_with_reason", "runs_until_interrupted"] {
-        assert!(line_for(out, ignored).ends_with("... ignored"), "{out}");
-    }
+    assert_eq!(line_for(out, "ignored"), "test ignored ... ignored");
+    assert_eq!(
+        line_for(out, "ignored_with_reason"),
+        "test ignored_with_reason ... ignored, needs a reason"
+    );
     let expect = [
-        ("panics", "test panicked at examples/outcomes.rs:15:5: boom 42"),
+        ("panics", "panicked at examples/outcomes.rs:15:5:\nboom 42"),
         ("returns_err", "test returned an error: Error: Custom { kind: Other, error: \"the config was wrong\" }"),
         ("should_panic_but_returns", "test did not panic as expected"),
         ("should_panic_wrong_message", "panic did not contain expected string\n      panic message: \"boom\""),
         ("aborts", "killed by SIGABRT"),
-        ("forked_copy_returns_while_the_body_panics", "test panicked at examples/outcomes.rs"),
+        ("forked_copy_returns_while_the_body_panics", "panicked at examples/outcomes.rs"),
         ("segfaults", "killed by SIGSEGV"),
         ("exits_zero_without_report", "exited with code 0 without reporting a result"),
         ("exits_three", "exited with code 3 without reporting a result"),
@@ -66,10 +69,14 @@ fn reports_every_outcome() {
             "{test}: expected {text:?} in:\n{message}"
         );
         assert!(!message.contains("EPERM"), "{message}");
+        assert!(
+            !message.contains("test panicked at"),
+            "told twice: {message}"
+        );
     }
     assert!(
         out.contains(
-            "test result: FAILED. 5 passed; 13 failed; 3 ignored; 0 measured; 0 filtered out"
+            "test result: FAILED. 6 passed; 13 failed; 3 ignored; 0 measured; 0 filtered out"
         ),
         "{out}"
     );
@@ -95,7 +102,7 @@ fn captured_output_of_the_body_and_its_children_is_shown_with_failures() {
 
 #[test]
 #[file_serial]
-fn nocapture_streams_output_live() {
+fn nocapture_streams_output_live_and_the_verdict_after_it() {
     let run = run("outcomes", &["--exact", "panics", "--nocapture"]);
     assert_eq!(run.code, 101);
     assert!(
@@ -103,17 +110,30 @@ fn nocapture_streams_output_live() {
         "{}",
         run.stdout
     );
+    // The panic's own lines are the test's last live words, where nextest looks for a failure's
+    // message; no verdict line repeats them.
+    let live = run
+        .stderr
+        .find("stderr before the panic")
+        .expect(&run.stderr);
+    let verdict = run
+        .stderr
+        .find("panicked at examples/outcomes.rs:15:5:\nboom 42")
+        .expect(&run.stderr);
     assert!(
-        run.stderr.contains("stderr before the panic"),
+        !run.stderr.contains("Error: test panicked"),
         "{}",
         run.stderr
     );
-    let panics = failure(&run.stdout, "panics");
+    assert!(live < verdict, "{}", run.stderr);
+    // Not repeated in the failures section, which names the test only (as libtest does).
     assert!(
-        !panics.contains("stdout before the panic"),
-        "captured anyway: {panics}"
+        run.stdout
+            .contains("\nfailures:\n\nfailures:\n    panics\n"),
+        "{}",
+        run.stdout
     );
-    assert!(panics.contains("test panicked at"), "{panics}");
+    assert!(!run.stdout.contains("test panicked at"), "{}", run.stdout);
 }
 
 #[test]
@@ -132,7 +152,7 @@ fn lists_without_running_or_preparing_fixtures() {
     );
     let terse = self::run("outcomes", &["--list", "--format", "terse"]);
     let names: Vec<&str> = terse.stdout.lines().collect();
-    assert_eq!(names.len(), 21, "{}", terse.stdout);
+    assert_eq!(names.len(), 22, "{}", terse.stdout);
     assert!(
         names.iter().all(|l| l.ends_with(": test")),
         "{}",
@@ -151,7 +171,7 @@ fn filters_exact_and_skip_select_tests() {
     assert_eq!(exact.code, 0, "{}", exact.stdout);
     assert!(exact
         .stdout
-        .contains("1 passed; 0 failed; 0 ignored; 0 measured; 20 filtered out"));
+        .contains("1 passed; 0 failed; 0 ignored; 0 measured; 21 filtered out"));
 
     let skip = run(
         "outcomes",
@@ -197,9 +217,135 @@ fn one_thread_gives_the_same_results() {
     let run = run("outcomes", &["--test-threads", "1", "--skip", "times_out"]);
     assert_eq!(run.code, 101);
     assert!(
-        run.stdout.contains("5 passed; 12 failed; 3 ignored"),
+        run.stdout.contains("6 passed; 12 failed; 3 ignored"),
         "{}",
         run.stdout
+    );
+}
+
+#[test]
+fn several_filters_run_every_test_any_of_them_matches() {
+    let exact = run(
+        "outcomes",
+        &["--exact", "passes", "returns_ok", "nested::works"],
+    );
+    assert_eq!(exact.code, 0, "{}\n{}", exact.stdout, exact.stderr);
+    assert!(
+        exact
+            .stdout
+            .contains("3 passed; 0 failed; 0 ignored; 0 measured; 19 filtered out"),
+        "{}",
+        exact.stdout
+    );
+    let substrings = run("outcomes", &["nested", "returns_ok", "--skip", "nothing"]);
+    assert_eq!(substrings.code, 0, "{}", substrings.stdout);
+    assert!(
+        substrings.stdout.contains("2 passed; 0 failed"),
+        "{}",
+        substrings.stdout
+    );
+}
+
+#[test]
+fn report_time_follows_each_result() {
+    let run = run(
+        "outcomes",
+        &["--exact", "passes", "exits_three", "--report-time"],
+    );
+    assert_eq!(run.code, 101, "{}\n{}", run.stdout, run.stderr);
+    for (test, result) in [("passes", "ok"), ("exits_three", "FAILED")] {
+        let line = line_for(&run.stdout, test);
+        let time = line
+            .strip_prefix(&format!("test {test} ... {result} <"))
+            .and_then(|rest| rest.strip_suffix("s>"))
+            .unwrap_or_else(|| panic!("no time in {line:?}"));
+        assert!(
+            time.parse::<f64>().is_ok() && time.split_once('.').unwrap().1.len() == 3,
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn show_output_shows_what_passing_tests_printed() {
+    let run = run(
+        "outcomes",
+        &["--exact", "passes_and_prints", "passes", "--show-output"],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let expected = "\nsuccesses:\n\n---- passes_and_prints stdout ----\nsaid while passing\n\n\
+                    \nsuccesses:\n    passes\n    passes_and_prints\n\ntest result: ok.";
+    assert!(run.stdout.contains(expected), "{}", run.stdout);
+    let without = self::run("outcomes", &["--exact", "passes_and_prints"]);
+    assert!(
+        !without.stdout.contains("said while passing"),
+        "{}",
+        without.stdout
+    );
+}
+
+/// The `"type": "test"` JSON event for `test` with `event`.
+fn json_event(stdout: &str, test: &str, event: &str) -> serde_json::Value {
+    stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap_or_else(|e| panic!("{e}: {l}"))
+        })
+        .find(|v| v["type"] == "test" && v["name"] == test && v["event"] == event)
+        .unwrap_or_else(|| panic!("no {event} event for {test}:\n{stdout}"))
+}
+
+#[test]
+fn json_failures_carry_the_raw_output_and_reason() {
+    let run = run(
+        "outcomes",
+        &[
+            "--exact",
+            "panics",
+            "ignored_with_reason",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 101, "{}\n{}", run.stdout, run.stderr);
+    let failed = json_event(&run.stdout, "panics", "failed");
+    let stdout = failed["stdout"].as_str().unwrap();
+    assert!(
+        stdout.starts_with("stdout before the panic\n"),
+        "{stdout:?}"
+    );
+    assert!(
+        stdout.contains("panicked at examples/outcomes.rs:15:5:\nboom 42\n")
+            && !stdout.contains("test panicked at"),
+        "{stdout:?}"
+    );
+    json_event(&run.stdout, "panics", "started");
+    let ignored = json_event(&run.stdout, "ignored_with_reason", "ignored");
+    assert_eq!(ignored["message"], "needs a reason");
+    let suite = run.stdout.lines().last().unwrap();
+    assert!(
+        suite.starts_with(
+            r#"{ "type": "suite", "event": "failed", "passed": 0, "failed": 1, "ignored": 1, "measured": 0, "filtered_out": 20, "exec_time": "#
+        ),
+        "{suite}"
+    );
+}
+
+#[test]
+fn bad_arguments_exit_2_and_help_exits_0() {
+    let bad = run("outcomes", &["--no-such-flag"]);
+    assert_eq!(bad.code, 2);
+    assert_eq!(
+        bad.stderr.trim(),
+        "error: Unrecognized option: 'no-such-flag'"
+    );
+    assert!(bad.stdout.is_empty(), "{}", bad.stdout);
+    let help = run("outcomes", &["--help"]);
+    assert_eq!(help.code, 0, "{}", help.stderr);
+    assert!(
+        help.stdout.starts_with("Usage: ") && help.stdout.contains("--show-output"),
+        "{}",
+        help.stdout
     );
 }
 

@@ -7,8 +7,6 @@ use std::os::fd::OwnedFd;
 use nix::errno::Errno;
 use std::path::{Path, PathBuf};
 
-use libtest_mimic::Arguments;
-
 use super::memo::Memo;
 use super::privileges::Privileges;
 use crate::fixtures::{self, Addition, Rootfs};
@@ -35,7 +33,8 @@ pub(super) struct RunContext {
 }
 
 impl RunContext {
-    pub(super) fn new(manifest_dir: &str, args: &Arguments) -> RunContext {
+    /// `nocapture`: the tests' output goes straight to the runner's stdout and stderr.
+    pub(super) fn new(manifest_dir: &str, nocapture: bool) -> RunContext {
         let privileges = Privileges::check();
         let cgroups = match &privileges {
             Ok(Privileges::Root) => super::limits::cgroups_for_run(Placement::Root),
@@ -47,7 +46,7 @@ impl RunContext {
         RunContext {
             exe: CString::new("/proc/self/exe").expect("no NUL in a literal"),
             devnull: sys::open_devnull().map_err(|e| format!("failed to open /dev/null: {e}")),
-            nocapture: args.nocapture,
+            nocapture,
             manifest_dir: relocation.path(Path::new(manifest_dir)),
             relocation,
             privileges,

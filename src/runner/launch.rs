@@ -3,8 +3,6 @@
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
-use libtest_mimic::Failed;
-
 use super::collect::{collect, Finished};
 use super::context::RunContext;
 use super::host_side::{self, HostSide};
@@ -13,12 +11,21 @@ use super::privileges::Privileges;
 use super::veth;
 use super::{environment, verdict};
 use crate::child::{HANDSHAKE_FD, REPORT_FD};
+use crate::harness::Outcome;
 use crate::plan::Network;
 use crate::registry::{Net, TestDef};
 use crate::sys::{self, FdMap, Namespaces, Spawn, UserMapping};
 
 /// Runs one test in a fresh environment and turns what happened into libtest's result.
-pub(super) fn run_test(context: &RunContext, test: &'static TestDef) -> Result<(), Failed> {
+pub(super) fn run_test(context: &RunContext, test: &'static TestDef) -> Outcome {
+    run_or_refuse(context, test).unwrap_or_else(|reason| Outcome::Failed {
+        output: String::new(),
+        reason,
+    })
+}
+
+/// The test's outcome, or why it could not be started at all.
+fn run_or_refuse(context: &RunContext, test: &'static TestDef) -> Result<Outcome, String> {
     let privileges = context.privileges()?;
     if let (Privileges::Rootless(_), Net::Veth) = (privileges, test.net) {
         return Err(
@@ -49,9 +56,12 @@ pub(super) fn run_test(context: &RunContext, test: &'static TestDef) -> Result<(
     })?;
     drop(lease);
     let (resolved, breaches) = confinement.end();
-    verdict::judge(test, finished, |reason| {
-        limits::explain(reason, &test.limits, &resolved, breaches)
-    })
+    Ok(verdict::judge(
+        test,
+        finished,
+        !context.nocapture,
+        |reason| limits::explain(reason, &test.limits, &resolved, breaches),
+    ))
 }
 
 /// What a test's PID 1 gets from the runner besides the test's name.

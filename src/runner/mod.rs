@@ -16,8 +16,7 @@ mod veth;
 
 use std::sync::Arc;
 
-use libtest_mimic::{Arguments, Trial};
-
+use crate::harness::{self, Trial};
 use crate::registry::{self, Ignore};
 use context::RunContext;
 
@@ -28,25 +27,32 @@ pub fn main(manifest_dir: &'static str) -> ! {
     crate::child::run_if_child();
     // Relative path variables mean the directory the run started in, wherever it goes next.
     crate::fixtures::absolutize_env();
-    // `--isolated-doctor`: what this machine supports, before libtest-mimic sees the flag.
+    // `--isolated-doctor`: what this machine supports, before the harness sees the flag.
     crate::doctor::run_if_asked();
-    let args = Arguments::from_args();
-    let context = Arc::new(RunContext::new(manifest_dir, &args));
+    let args = harness::arguments_or_exit();
+    let context = Arc::new(RunContext::new(manifest_dir, args.nocapture));
     let tests = registry::all();
     name_the_privileged(&tests);
     let trials = tests
         .into_iter()
-        .map(|test| {
-            let context = Arc::clone(&context);
-            Trial::test(test.full_name(), move || launch::run_test(&context, test))
-                .with_ignored_flag(test.ignore != Ignore::No)
-        })
+        .map(|test| trial(&context, test))
         .collect();
-    let conclusion = libtest_mimic::run(&args, trials);
+    let conclusion = harness::run(&args, trials);
     if let Ok(cgroups) = &context.cgroups {
         cgroups.remove_parents();
     }
-    conclusion.exit()
+    std::process::exit(conclusion.exit_code())
+}
+
+fn trial(context: &Arc<RunContext>, test: &'static registry::TestDef) -> Trial {
+    let context = Arc::clone(context);
+    let trial = Trial::test(test.full_name(), move || launch::run_test(&context, test))
+        .should_panic(test.should_panic != registry::ShouldPanic::No);
+    match test.ignore {
+        Ignore::No => trial,
+        Ignore::Yes => trial.ignored(None),
+        Ignore::WithReason(reason) => trial.ignored(Some(reason)),
+    }
 }
 
 /// `privileged = true` tests act on the host's kernel: say which, on stderr (stdout is

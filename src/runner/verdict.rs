@@ -3,35 +3,53 @@
 
 use std::time::Duration;
 
-use libtest_mimic::Failed;
-
 use super::collect::Finished;
+use crate::harness::Outcome;
 use crate::registry::TestDef;
 use crate::report::{Ended, Message, Verdict};
 use crate::sys::{signal_name, ChildStatus};
 
-/// Pass, or fail with the captured output followed by the reason.
+/// Pass, or fail with a reason; either way with the captured output.
+/// `captured`: the output was collected (else it went out live, `--nocapture`).
 pub(super) fn judge(
     test: &TestDef,
     finished: Finished,
+    captured: bool,
     explain: impl FnOnce(String) -> String,
-) -> Result<(), Failed> {
-    match reason(test, &finished).map(explain) {
-        None => Ok(()),
-        Some(reason) => {
-            let output = String::from_utf8_lossy(&finished.output);
-            let mut message = output.into_owned();
-            if !message.is_empty() && !message.ends_with('\n') {
-                message.push('\n');
-            }
-            message.push_str(&reason);
-            if let Some(hint) = super::hint::withheld(test, &message) {
-                message.push('\n');
-                message.push_str(&hint);
-            }
-            Err(message.into())
-        }
+) -> Outcome {
+    let output = String::from_utf8_lossy(&finished.output).into_owned();
+    let Some(mut reason) = reason(test, &finished).map(explain) else {
+        return Outcome::Passed { output };
+    };
+    // The hint looks at what the test printed as well as at the reason.
+    let hint = super::hint::withheld(test, &format!("{output}\n{reason}"));
+    // libtest says nothing after a panic's own lines: neither do we (but for a hint).
+    if told_by_the_panic_hook(&finished, captured.then_some(output.as_str())) {
+        reason.clear();
     }
+    if let Some(hint) = hint {
+        if !reason.is_empty() {
+            reason.push('\n');
+        }
+        reason.push_str(&hint);
+    }
+    Outcome::Failed { output, reason }
+}
+
+/// Whether the test failed by panicking and its output already holds the panic hook's
+/// `panicked at LOCATION:` and message (and the backtrace, if asked for): the captured
+/// `output`, or, `None`, what went out live.
+fn told_by_the_panic_hook(finished: &Finished, output: Option<&str>) -> bool {
+    let Ok(messages) = &finished.messages else {
+        return false;
+    };
+    finished.timed_out.is_none()
+        && messages.iter().any(|m| match m {
+            Message::Verdict(Verdict::Panicked { message, location }) => {
+                output.is_none_or(|o| o.contains(&format!("panicked at {location}:\n{message}")))
+            }
+            _ => false,
+        })
 }
 
 /// Why the test failed, or `None` if it passed.

@@ -34,10 +34,10 @@ pub fn fixtures_path() -> std::ffi::OsString {
     .unwrap()
 }
 
-/// The failure section libtest-mimic prints for `test`: everything after `---- test ----` up to
-/// the next section.
+/// The failure section libtest prints for `test`: everything after `---- test stdout ----` up
+/// to the next section.
 pub fn failure<'a>(stdout: &'a str, test: &str) -> &'a str {
-    let header = format!("---- {test} ----\n");
+    let header = format!("---- {test} stdout ----\n");
     let start = stdout
         .find(&header)
         .unwrap_or_else(|| panic!("no failure for {test}:\n{stdout}"));
@@ -50,7 +50,7 @@ pub fn failure<'a>(stdout: &'a str, test: &str) -> &'a str {
     &rest[..end]
 }
 
-/// The line libtest-mimic prints for `test` (`test NAME ... ok`).
+/// The line libtest prints for `test` (`test NAME ... ok`).
 pub fn line_for<'a>(stdout: &'a str, test: &str) -> &'a str {
     let prefix = format!("test {test} ");
     stdout
