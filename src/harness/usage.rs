@@ -2,7 +2,8 @@
 
 use super::args::Arguments;
 
-/// Exit code for a command line that could not be parsed (clap's, as under libtest-mimic).
+/// Exit code for a command line that could not be parsed: 2, as it was with libtest-mimic
+/// (libtest itself says 101).
 const BAD_ARGUMENTS: i32 = 2;
 
 /// The process's own command line, parsed; `--help` prints the usage and exits 0, a bad command

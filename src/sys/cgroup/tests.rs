@@ -213,7 +213,6 @@ fn kill_all_with_the_v2_freezer_when_there_is_no_cgroup_kill() {
     let Some(unified) = cgroups().hierarchies.iter().find(|h| h.unified) else {
         panic!("this machine has no cgroup2 mount: the v2 freezer path cannot be tested");
     };
-    assert!(unified.parent.exists());
     join_and_kill(cgroups(), |group| {
         let member = group.killer().unwrap();
         assert!(member.unified && member.dir.join("cgroup.freeze").exists());
