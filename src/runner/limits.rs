@@ -280,7 +280,7 @@ pub(super) fn explain(
     let oom_was_the_end = breaches.oom_kills > 0
         && (reason == "killed by SIGKILL"
             || reason.starts_with("the test environment ended unexpectedly"));
-    if !oom_was_the_end {
+    if !oom_was_the_end && !reason.is_empty() {
         lines.insert(0, reason);
     }
     lines.join("\n")

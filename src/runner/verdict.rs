@@ -18,15 +18,17 @@ pub(super) fn judge(
     explain: impl FnOnce(String) -> String,
 ) -> Outcome {
     let output = String::from_utf8_lossy(&finished.output).into_owned();
-    let Some(mut reason) = reason(test, &finished).map(explain) else {
+    let Some(mut reason) = reason(test, &finished) else {
         return Outcome::Passed { output };
     };
     // The hint looks at what the test printed as well as at the reason.
     let hint = super::hint::withheld(test, &format!("{output}\n{reason}"));
-    // libtest says nothing after a panic's own lines: neither do we (but for a hint).
+    // libtest says nothing after a panic's own lines: neither do we, but for what only we
+    // know (a limit the test ran into, a hint).
     if told_by_the_panic_hook(&finished, captured.then_some(output.as_str())) {
         reason.clear();
     }
+    let mut reason = explain(reason);
     if let Some(hint) = hint {
         if !reason.is_empty() {
             reason.push('\n');
