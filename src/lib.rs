@@ -12,6 +12,7 @@ mod report;
 mod runner;
 mod sandbox;
 mod sys;
+mod zygote;
 
 pub use doctor::{doctor, Check, Report, Status};
 /// Registers a function as a test that runs in its own container: fresh PID, mount, UTS,

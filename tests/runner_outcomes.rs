@@ -19,7 +19,15 @@ struct Run {
 }
 
 fn run(name: &str, args: &[&str]) -> Run {
-    let out: Output = Command::new(example(name)).args(args).output().unwrap();
+    run_with(name, args, &[])
+}
+
+fn run_with(name: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let out: Output = Command::new(example(name))
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -30,7 +38,18 @@ fn run(name: &str, args: &[&str]) -> Run {
 #[test]
 #[file_serial]
 fn reports_every_outcome() {
-    let run = run("outcomes", &[]);
+    every_outcome(run("outcomes", &[]));
+}
+
+/// The same outcomes when every test's PID 1 is an exec of its own instead of a fork of its
+/// runner thread's zygote.
+#[test]
+#[file_serial]
+fn every_outcome_is_the_same_with_an_exec_per_test() {
+    every_outcome(run_with("outcomes", &[], &[("ISOLATED_ZYGOTE", "0")]));
+}
+
+fn every_outcome(run: Run) {
     let out = &run.stdout;
     assert_eq!(run.code, 101, "{out}\n{}", run.stderr);
     for ok in [
@@ -384,6 +403,26 @@ fn processes_running(cmdline: &str) -> Vec<u32> {
         .collect()
 }
 
+/// Pids of the zygotes of the examples `names`: processes of their executables with
+/// `__ISOLATED_ZYGOTE` in their environment.
+fn zygotes_of(names: &[&str]) -> Vec<u32> {
+    let exes: Vec<_> = names.iter().map(|name| example(name)).collect();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exes.contains(&exe))
+        })
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|environ| {
+                environ
+                    .split(|&b| b == 0)
+                    .any(|var| var.starts_with(b"__ISOLATED_ZYGOTE="))
+            })
+        })
+        .collect()
+}
+
 fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while !done() {
@@ -408,6 +447,10 @@ fn the_host_is_unchanged_after_passing_and_failing_runs() {
         Duration::from_secs(5),
         || processes_running("sleep 1000").is_empty(),
     );
+    // Each runner thread's zygote exits with its runner.
+    wait_until("the zygotes to exit", Duration::from_secs(5), || {
+        zygotes_of(&["demo", "outcomes"]).is_empty()
+    });
 }
 
 #[test]
@@ -420,7 +463,9 @@ fn an_interrupted_run_kills_every_test_environment() {
         let mut runner = Command::new("env")
             .arg("--default-signal=INT,TERM")
             .arg(example("outcomes"))
-            .args(["--ignored", "--exact", "runs_until_interrupted"])
+            // The second test on the one thread starts from the thread's zygote.
+            .args(["--include-ignored", "--test-threads=1", "--exact"])
+            .args(["passes_and_prints", "runs_until_interrupted"])
             .stdout(Stdio::null())
             .spawn()
             .unwrap();
@@ -428,6 +473,11 @@ fn an_interrupted_run_kills_every_test_environment() {
             "the test to start its processes",
             Duration::from_secs(10),
             || processes_running("sleep 7777").len() == 2,
+        );
+        assert_eq!(
+            zygotes_of(&["outcomes"]).len(),
+            1,
+            "the runner thread's zygote"
         );
         let status = Command::new("kill")
             .args([&format!("-{signal}"), &runner.id().to_string()])
@@ -448,6 +498,9 @@ fn an_interrupted_run_kills_every_test_environment() {
             Duration::from_secs(5),
             || processes_running("sleep 7777").is_empty(),
         );
+        wait_until("the zygote to exit", Duration::from_secs(5), || {
+            zygotes_of(&["outcomes"]).is_empty()
+        });
         assert_eq!(host_state(), before, "after SIG{signal}");
     }
 }

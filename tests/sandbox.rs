@@ -74,6 +74,25 @@ mod identity {
         assert_eq!(std::env::var("HOSTNAME").unwrap(), "isolated");
     }
 
+    /// As after an exec with the test's environment, whether the test started from its runner
+    /// thread's zygote or by an exec of its own.
+    #[isolated(env = ["ISOLATED_GREETING=hello world"])]
+    fn proc_self_environ_shows_the_tests_environment() {
+        let environ = fs::read("/proc/self/environ").unwrap();
+        let vars: Vec<&[u8]> = environ.split(|&b| b == 0).collect();
+        assert!(
+            vars.contains(&&b"ISOLATED_GREETING=hello world"[..]),
+            "{vars:?}"
+        );
+        assert!(vars.contains(&&b"HOME=/root"[..]), "{vars:?}");
+        assert!(
+            !vars
+                .iter()
+                .any(|var| var.starts_with(b"__ISOLATED_ZYGOTE=")),
+            "the zygote's environment: {vars:?}"
+        );
+    }
+
     #[isolated(env = ["ISOLATED_GREETING=hello world", "PATH=/bin"])]
     fn attribute_env_is_set_and_overrides_defaults() {
         assert_eq!(std::env::var("ISOLATED_GREETING").unwrap(), "hello world");

@@ -29,6 +29,9 @@ pub(crate) const HOST_SIDE_DONE: &[u8] = b"go";
 
 /// If this process was started by the runner to run one test, runs it and never returns.
 pub fn run_if_child() {
+    if std::env::var_os(crate::zygote::ZYGOTE_VAR).is_some() {
+        crate::zygote::serve()
+    }
     let Some(name) = std::env::var_os(TEST_VAR) else {
         return;
     };

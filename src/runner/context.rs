@@ -17,6 +17,8 @@ use crate::sys::cgroup::Placement;
 
 pub(super) struct RunContext {
     pub exe: CString,
+    /// Tests start from a zygote per runner thread (else each by an exec of its own).
+    pub zygotes: bool,
     devnull: Result<OwnedFd, String>,
     pub nocapture: bool,
     manifest_dir: PathBuf,
@@ -45,6 +47,7 @@ impl RunContext {
         let relocation = super::relocation::Relocation::detect(Path::new(manifest_dir));
         RunContext {
             exe: CString::new("/proc/self/exe").expect("no NUL in a literal"),
+            zygotes: crate::zygote::enabled(),
             devnull: sys::open_devnull().map_err(|e| format!("failed to open /dev/null: {e}")),
             nocapture,
             manifest_dir: relocation.path(Path::new(manifest_dir)),

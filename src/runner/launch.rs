@@ -55,7 +55,7 @@ fn run_or_refuse(context: &RunContext, test: &'static TestDef) -> Result<Outcome
         )
     })?;
     drop(lease);
-    let (resolved, breaches) = confinement.end();
+    let (resolved, breaches) = confinement.end(&context.cgroups);
     Ok(verdict::judge(
         test,
         finished,
@@ -101,16 +101,20 @@ fn launch(
             target: HANDSHAKE_FD,
         },
     ];
-    if let Some((_, write)) = &output {
-        fds.push(FdMap {
-            source: write.as_raw_fd(),
-            target: 1,
-        });
-        fds.push(FdMap {
-            source: write.as_raw_fd(),
-            target: 2,
-        });
-    }
+    // Captured, the test writes to our pipe; under --nocapture to our own stdout and stderr,
+    // named explicitly because a zygote's own 1 and 2 are not ours.
+    let (stdout, stderr) = match &output {
+        Some((_, write)) => (write.as_raw_fd(), write.as_raw_fd()),
+        None => (libc::STDOUT_FILENO, libc::STDERR_FILENO),
+    };
+    fds.push(FdMap {
+        source: stdout,
+        target: 1,
+    });
+    fds.push(FdMap {
+        source: stderr,
+        target: 2,
+    });
     let full_name = test.full_name();
     let argv = [context.exe.clone(), c"--isolated-child".into()];
     let net = handoff.network.encode();
@@ -118,7 +122,7 @@ fn launch(
         .relocation
         .path(std::path::Path::new(test.manifest_dir));
     let envp = environment::for_test(test, &full_name, &handoff.root, &net, &crate_dir);
-    let child = sys::spawn_in_namespaces(&Spawn {
+    let spawn = Spawn {
         exe: &context.exe,
         argv: &argv,
         envp: &envp,
@@ -126,7 +130,8 @@ fn launch(
         namespaces: Namespaces::for_sandbox(handoff.user.is_some()),
         user: handoff.user,
         cgroup_procs: &confinement.procs(),
-    })?;
+    };
+    let child = super::start::start(&spawn, context.zygotes)?;
 
     // Only the child may hold the write ends now, so EOF means it is gone.
     drop(report_write);

@@ -34,6 +34,8 @@ pub(super) fn physical() -> u64 {
 pub(super) struct Confinement {
     group: Option<TestCgroup>,
     resolved: ResolvedLimits,
+    /// Whether [`Confinement::kill_all`] ran: such a group is never reused.
+    killed: AtomicBool,
 }
 
 impl Confinement {
@@ -55,6 +57,7 @@ impl Confinement {
                 return Ok(Confinement {
                     group: None,
                     resolved: ResolvedLimits::default(),
+                    killed: AtomicBool::new(false),
                 });
             }
         };
@@ -64,6 +67,7 @@ impl Confinement {
         Ok(Confinement {
             group: Some(group),
             resolved,
+            killed: AtomicBool::new(false),
         })
     }
 
@@ -79,17 +83,24 @@ impl Confinement {
 
     /// Kills every process of the test: at its timeout.
     pub(super) fn kill_all(&self) -> SysResult<()> {
+        self.killed.store(true, Ordering::Relaxed);
         self.group.as_ref().map_or(Ok(()), TestCgroup::kill_all)
     }
 
-    /// Once the test has ended: what its limits did, and the group removed.
-    pub(super) fn end(self) -> (ResolvedLimits, Breaches) {
-        let Some(group) = self.group else {
+    /// Once the test has ended: what its limits did. The group is given back for the next
+    /// test when its counters are clean and it was not killed, else removed.
+    pub(super) fn end(self, cgroups: &Result<Cgroups, String>) -> (ResolvedLimits, Breaches) {
+        let (Some(group), Ok(cgroups)) = (self.group, cgroups) else {
             return (self.resolved, Breaches::default());
         };
         let breaches = Breaches::of(&group);
         let name = group.name().to_string();
-        if let Err(e) = group.remove() {
+        let reusable = breaches.clean() && !self.killed.load(Ordering::Relaxed);
+        let ended = match reusable {
+            true => cgroups.give_back(group).map_err(|e| error_chain(&e)),
+            false => group.remove().map_err(|e| e.to_string()),
+        };
+        if let Err(e) = ended {
             eprintln!("warning: failed to remove the test's cgroup isolated/{name}: {e}");
         }
         (self.resolved, breaches)
@@ -236,6 +247,11 @@ pub(super) struct Breaches {
 }
 
 impl Breaches {
+    /// Nothing was counted: the group's counters are as a new group's.
+    fn clean(&self) -> bool {
+        self.oom_kills == 0 && !self.pids_limit_hit
+    }
+
     /// Reads the counters of `group`; call it after the test ended, before removing the group.
     pub(super) fn of(group: &TestCgroup) -> Breaches {
         Breaches {

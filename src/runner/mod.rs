@@ -11,6 +11,7 @@ mod limits;
 mod memo;
 mod privileges;
 mod relocation;
+mod start;
 mod verdict;
 mod veth;
 
@@ -38,6 +39,7 @@ pub fn main(manifest_dir: &'static str) -> ! {
         .map(|test| trial(&context, test))
         .collect();
     let conclusion = harness::run(&args, trials);
+    start::stop_zygotes();
     if let Ok(cgroups) = &context.cgroups {
         cgroups.remove_parents();
     }

@@ -5,7 +5,10 @@
 
 mod caps;
 pub(crate) mod cgroup;
+mod clone3;
+mod environ;
 mod error;
+mod fd_passing;
 mod fs;
 mod mount;
 mod mount_tree;
@@ -24,7 +27,10 @@ pub(crate) use caps::{
     Caps, NAMES,
 };
 pub(crate) use cgroup::unescape_mountinfo;
-pub(crate) use error::{SysError, SysResult};
+pub(crate) use clone3::{clone_sibling, Sibling};
+pub(crate) use environ::show_environment;
+pub(crate) use error::{Errno, SysError, SysResult};
+pub(crate) use fd_passing::{recv_with_fds, send_with_fds};
 pub(crate) use fs::{
     bind_target, chdir, follow_links, make_char_device, mkdir, mkdir_all, mount_target,
     move_fd_out_of_the_way, symlink, write_file,
@@ -45,8 +51,8 @@ pub(crate) use process::{
 #[allow(unused_imports)] // Until child/privileges.rs installs the filter.
 pub(crate) use seccomp::{compile, compile_for, install, Blocked, Filter, FilterError};
 pub(crate) use spawn::{
-    open_devnull, open_netns, open_netns_of, spawn_in_namespaces, Child, FdMap, Namespaces, Spawn,
-    UserMapping,
+    close_from, open_devnull, open_netns, open_netns_of, spawn_in_namespaces, Child, ChildSetup,
+    FdMap, Namespaces, Spawn, UserMapping, MAX_FDS,
 };
 pub(crate) use unshare::{in_rootless_namespace, TestNamespaces};
 pub(crate) use userns::{

@@ -30,7 +30,31 @@ impl Namespaces {
         }
         Namespaces(flags)
     }
+
+    /// No new namespace: a plain child process.
+    pub(crate) fn none() -> Namespaces {
+        Namespaces(0)
+    }
+
+    /// The `CLONE_NEW*` flags.
+    pub(crate) fn bits(self) -> c_int {
+        self.0
+    }
+
+    /// The namespaces of these `CLONE_NEW*` flags (as [`bits`](Self::bits) gave them).
+    pub(crate) fn from_bits(bits: c_int) -> Namespaces {
+        Namespaces(bits & NAMESPACE_FLAGS)
+    }
 }
+
+/// Every flag [`Namespaces`] may hold.
+const NAMESPACE_FLAGS: c_int = libc::CLONE_NEWNS
+    | libc::CLONE_NEWPID
+    | libc::CLONE_NEWUSER
+    | libc::CLONE_NEWNET
+    | libc::CLONE_NEWUTS
+    | libc::CLONE_NEWIPC
+    | libc::CLONE_NEWCGROUP;
 
 /// Rootless: root inside the new user namespace is this user outside. Written by the child
 /// itself right after clone, while it still has every capability in its new namespace (an
@@ -49,6 +73,11 @@ impl UserMapping {
             uid_map: line(nix::unistd::geteuid().as_raw()),
             gid_map: line(nix::unistd::getegid().as_raw()),
         }
+    }
+
+    /// The uid map's and the gid map's text.
+    pub(crate) fn maps(&self) -> (&CStr, &CStr) {
+        (&self.uid_map, &self.gid_map)
     }
 }
 
@@ -84,6 +113,15 @@ pub(crate) struct Child {
 }
 
 impl Child {
+    /// The child behind `pidfd`, which this process must be the parent of (to reap it).
+    pub(crate) fn adopt(pidfd: OwnedFd, pid: libc::pid_t) -> Child {
+        Child {
+            pidfd,
+            pid,
+            reaped: false,
+        }
+    }
+
     /// The pid, in the runner's PID namespace: valid until the child is reaped.
     pub(crate) fn pid(&self) -> libc::pid_t {
         self.pid
@@ -164,7 +202,7 @@ const CHILD_STACK: usize = 64 * 1024;
 /// Targets of [`FdMap`] must be below this; sources are moved above it first.
 const FIRST_UNMAPPED_FD: libc::c_uint = 16;
 /// Room for this many [`FdMap`]s.
-const MAX_FDS: usize = 8;
+pub(crate) const MAX_FDS: usize = 8;
 
 /// Starts the program in new namespaces, with its fds installed, in its cgroups, and killed if
 /// the calling thread dies (PR_SET_PDEATHSIG).
@@ -197,11 +235,7 @@ pub(crate) fn spawn_in_namespaces(spawn: &Spawn<'_>) -> SysResult<Child> {
         envp: envp_ptrs.as_ptr(),
         fds: fds.as_ptr(),
         nfds: fds.len(),
-        close_from: fds
-            .iter()
-            .map(|m| m.target as libc::c_uint + 1)
-            .max()
-            .unwrap_or(3),
+        close_from: close_from(fds),
         uid_map: user.map_or(std::ptr::null(), |u| u.uid_map.as_ptr()),
         gid_map: user.map_or(std::ptr::null(), |u| u.gid_map.as_ptr()),
         cgroup_procs: cgroup_procs.as_ptr(),
@@ -285,49 +319,99 @@ fn restore_signals(old: &libc::sigset_t) {
 extern "C" fn child_main(arg: *mut c_void) -> c_int {
     // SAFETY: `arg` is the `ChildArgs` the parent passed to clone and keeps alive meanwhile.
     let args = unsafe { &mut *(arg as *mut ChildArgs) };
-    // SAFETY: only async-signal-safe system calls on valid arguments, then exec or _exit.
-    unsafe {
-        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
-            return fail(args, "prctl(PR_SET_PDEATHSIG)");
-        }
-        if !args.uid_map.is_null() {
-            // In this order: an unprivileged gid_map needs setgroups denied first.
-            for (path, text) in [
-                (c"/proc/self/setgroups".as_ptr(), c"deny".as_ptr()),
-                (c"/proc/self/gid_map".as_ptr(), args.gid_map),
-                (c"/proc/self/uid_map".as_ptr(), args.uid_map),
-            ] {
-                if !write_file(path, text) {
-                    return fail(args, "write(/proc/self/uid_map)");
+    let setup = ChildSetup {
+        uid_map: args.uid_map,
+        gid_map: args.gid_map,
+        cgroup_procs: args.cgroup_procs,
+        ncgroup_procs: args.ncgroup_procs,
+        fds: args.fds,
+        nfds: args.nfds,
+        close_from: args.close_from,
+    };
+    // SAFETY: the pointers are the parent's live arrays and strings (see `spawn_in_namespaces`).
+    if let Err(op) = unsafe { setup.apply() } {
+        return fail(args, op);
+    }
+    // SAFETY: exe, argv and envp are valid NUL-terminated strings and arrays.
+    unsafe { libc::execve(args.exe, args.argv, args.envp) };
+    fail(args, "execve")
+}
+
+/// What a new test environment's first process does before it becomes the test's PID 1, in
+/// both ways of starting one (an exec here, a fork of a zygote): die with its parent, enter
+/// its user namespace's id maps (rootless), join its cgroups, take its descriptors.
+pub(crate) struct ChildSetup {
+    /// Rootless: the uid and gid maps to write, or null.
+    pub uid_map: *const libc::c_char,
+    pub gid_map: *const libc::c_char,
+    pub cgroup_procs: *const RawFd,
+    pub ncgroup_procs: usize,
+    pub fds: *const FdMap,
+    pub nfds: usize,
+    /// Every descriptor from this one up is closed.
+    pub close_from: libc::c_uint,
+}
+
+impl ChildSetup {
+    /// Applies the setup to the calling process; on failure, the step that failed (errno set).
+    ///
+    /// # Safety
+    /// Every pointer must be valid for its count (the strings NUL-terminated, or null); only
+    /// async-signal-safe calls are made, so this may run in a vfork-like child.
+    pub(crate) unsafe fn apply(&self) -> Result<(), &'static str> {
+        // SAFETY: async-signal-safe system calls on valid arguments (the caller's contract).
+        unsafe {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
+                return Err("prctl(PR_SET_PDEATHSIG)");
+            }
+            if !self.uid_map.is_null() {
+                // In this order: an unprivileged gid_map needs setgroups denied first.
+                for (path, text) in [
+                    (c"/proc/self/setgroups".as_ptr(), c"deny".as_ptr()),
+                    (c"/proc/self/gid_map".as_ptr(), self.gid_map),
+                    (c"/proc/self/uid_map".as_ptr(), self.uid_map),
+                ] {
+                    if !write_file(path, text) {
+                        return Err("write(/proc/self/uid_map)");
+                    }
                 }
             }
-        }
-        for &procs in std::slice::from_raw_parts(args.cgroup_procs, args.ncgroup_procs) {
-            if libc::write(procs, b"0".as_ptr().cast(), 1) != 1 {
-                return fail(args, "write(cgroup.procs)");
+            for &procs in std::slice::from_raw_parts(self.cgroup_procs, self.ncgroup_procs) {
+                if libc::write(procs, b"0".as_ptr().cast(), 1) != 1 {
+                    return Err("write(cgroup.procs)");
+                }
             }
-        }
-        let fds = std::slice::from_raw_parts(args.fds, args.nfds);
-        // First move every source out of the target range, so no dup2 clobbers a later source.
-        let mut moved = [0 as RawFd; MAX_FDS];
-        for (i, map) in fds.iter().enumerate().take(moved.len()) {
-            moved[i] = libc::fcntl(map.source, libc::F_DUPFD, FIRST_UNMAPPED_FD as c_int);
-            if moved[i] < 0 {
-                return fail(args, "fcntl(F_DUPFD)");
+            let fds = std::slice::from_raw_parts(self.fds, self.nfds);
+            // First move every source out of the target range, so no dup2 clobbers a later
+            // source.
+            let mut moved = [0 as RawFd; MAX_FDS];
+            for (i, map) in fds.iter().enumerate().take(moved.len()) {
+                moved[i] = libc::fcntl(map.source, libc::F_DUPFD, FIRST_UNMAPPED_FD as c_int);
+                if moved[i] < 0 {
+                    return Err("fcntl(F_DUPFD)");
+                }
             }
-        }
-        for (i, map) in fds.iter().enumerate().take(moved.len()) {
-            if libc::dup2(moved[i], map.target) < 0 {
-                return fail(args, "dup2");
+            for (i, map) in fds.iter().enumerate().take(moved.len()) {
+                if libc::dup2(moved[i], map.target) < 0 {
+                    return Err("dup2");
+                }
+                libc::close(moved[i]);
             }
-            libc::close(moved[i]);
+            // Nothing else of the runner's leaks in (cargo's jobserver pipes, say).
+            // close_range is Linux 5.9+; without it, the runner's own descriptors are
+            // close-on-exec anyway.
+            libc::syscall(libc::SYS_close_range, self.close_from, libc::c_uint::MAX, 0);
         }
-        // Nothing else of the runner's leaks in (cargo's jobserver pipes, say). close_range is
-        // Linux 5.9+; without it, the runner's own descriptors are close-on-exec anyway.
-        libc::syscall(libc::SYS_close_range, args.close_from, libc::c_uint::MAX, 0);
-        libc::execve(args.exe, args.argv, args.envp);
-        fail(args, "execve")
+        Ok(())
     }
+}
+
+/// The lowest descriptor [`ChildSetup::apply`] closes from: one above the highest target.
+pub(crate) fn close_from(fds: &[FdMap]) -> libc::c_uint {
+    fds.iter()
+        .map(|m| m.target as libc::c_uint + 1)
+        .max()
+        .unwrap_or(3)
 }
 
 /// open + write + close of a NUL-terminated string; async-signal-safe.

@@ -38,6 +38,8 @@ pub(crate) struct Cgroups {
     missing: Vec<Missing>,
     /// Numbers the groups of this run: `isolated/<runner pid>-<n>`.
     pub(super) counter: AtomicU64,
+    /// Groups of ended tests, for the next test with the same limits.
+    pub(super) spares: super::spares::Spares,
 }
 
 /// One hierarchy tests' groups are made in.
@@ -224,6 +226,7 @@ impl Cgroups {
             hierarchies: Vec::new(),
             missing: layout.missing,
             counter: AtomicU64::new(0),
+            spares: Default::default(),
         };
         for place in layout.places {
             match cgroups.prepare(&place, placement) {
@@ -294,6 +297,7 @@ impl Cgroups {
             hierarchies,
             missing: Vec::new(),
             counter,
+            spares: Default::default(),
         }
     }
 

@@ -32,6 +32,8 @@ pub(crate) struct TestCgroup {
     pub(super) members: Vec<Member>,
     procs: Vec<OwnedFd>,
     removed: bool,
+    /// The limits set on the group.
+    pub(super) limits: ResolvedLimits,
 }
 
 /// The test's group in one hierarchy.
@@ -48,12 +50,16 @@ impl Cgroups {
     /// of them (and the unified or freezer hierarchy, to kill the test's processes). Limits
     /// whose controller is [missing](Cgroups::missing) are not applied.
     pub(crate) fn create(&self, limits: &ResolvedLimits) -> Result<TestCgroup, CgroupError> {
+        if let Some(group) = self.reuse(limits) {
+            return Ok(group);
+        }
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
         let mut group = TestCgroup {
             name: format!("{}-{n}", fs::own_pid()),
             members: Vec::new(),
             procs: Vec::new(),
             removed: false,
+            limits: *limits,
         };
         // On an error, dropping `group` removes what was made so far.
         for hierarchy in self.hierarchies_for(limits) {
@@ -107,6 +113,7 @@ impl TestCgroup {
             members: vec![member],
             procs: Vec::new(),
             removed: false,
+            limits: ResolvedLimits::default(),
         }
     }
 
@@ -130,10 +137,33 @@ impl TestCgroup {
                 Ok(()) => {}
             }
         }
+        self.add_leaf(&dir)
+    }
+
+    /// Makes the [`LEAF`] of the group in `dir` and opens its `cgroup.procs`.
+    fn add_leaf(&mut self, dir: &Path) -> Result<(), CgroupError> {
         let leaf = dir.join(LEAF);
         fs::mkdir(&leaf).map_err(CgroupError::Create)?;
         let procs = fs::open_procs(&leaf.join("cgroup.procs")).map_err(CgroupError::Create)?;
         self.procs.push(procs);
+        Ok(())
+    }
+
+    /// Removes the [`LEAF`] in every hierarchy, with all below it: the test has ended.
+    pub(super) fn remove_leaf(&mut self) -> Result<(), CgroupError> {
+        self.procs.clear();
+        for member in &self.members {
+            remove_dir(&member.dir.join(LEAF), REMOVE_PATIENCE).map_err(CgroupError::Create)?;
+        }
+        Ok(())
+    }
+
+    /// A fresh [`LEAF`] in every hierarchy, for the next test.
+    pub(super) fn renew_leaf(&mut self) -> Result<(), CgroupError> {
+        let dirs: Vec<PathBuf> = self.members.iter().map(|m| m.dir.clone()).collect();
+        for dir in dirs {
+            self.add_leaf(&dir)?;
+        }
         Ok(())
     }
 }

@@ -19,6 +19,7 @@ mod missing;
 mod mountinfo;
 mod parent;
 mod settings;
+mod spares;
 mod stale;
 #[cfg(test)]
 mod subject;

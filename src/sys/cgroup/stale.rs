@@ -48,6 +48,7 @@ impl Cgroups {
     /// stays on the host. A parent another run still uses is not empty and stays; a run that
     /// finds it gone makes it again (see `group::make_dir`).
     pub(crate) fn remove_parents(&self) {
+        self.remove_spares();
         for hierarchy in &self.hierarchies {
             let _ = fs::rmdir(&hierarchy.parent);
         }

@@ -139,6 +139,43 @@ fn a_group_has_the_limits_and_goes_away() {
 }
 
 #[test]
+fn a_clean_group_is_reused_with_a_fresh_leaf() {
+    let _groups = Groups::read();
+    let cgroups = Cgroups::with(cgroups().hierarchies.clone(), AtomicU64::new(1 << 40));
+    let group = cgroups.create(&LIMITS).unwrap();
+    let name = group.name().to_string();
+    let dirs: Vec<PathBuf> = group.dirs().map(Path::to_path_buf).collect();
+    let leaf = |dir: &PathBuf| dir.join(super::group::LEAF);
+    // What a test may do in its own cgroup namespace: subdivide its group.
+    for dir in &dirs {
+        fs::mkdir(&leaf(dir).join("made-by-the-test")).unwrap();
+    }
+    cgroups.give_back(group).unwrap();
+    for dir in &dirs {
+        assert!(dir.exists() && !leaf(dir).exists(), "{}", dir.display());
+    }
+
+    let again = cgroups.create(&LIMITS).unwrap();
+    assert_eq!(again.name(), name, "the same limits reuse the kept group");
+    assert_eq!(again.procs_files().len(), dirs.len());
+    for dir in &dirs {
+        assert!(leaf(dir).join("cgroup.procs").exists(), "{}", dir.display());
+        assert!(!leaf(dir).join("made-by-the-test").exists());
+    }
+    let other_limits = ResolvedLimits {
+        pids: Some(16),
+        ..LIMITS
+    };
+    let other = cgroups.create(&other_limits).unwrap();
+    assert_ne!(other.name(), name, "other limits get a group of their own");
+    other.remove().unwrap();
+
+    cgroups.give_back(again).unwrap();
+    cgroups.remove_spares();
+    assert_removed(&dirs);
+}
+
+#[test]
 fn unlimited_needs_only_the_killing_hierarchy() {
     let _groups = Groups::read();
     let group = cgroups().create(&ResolvedLimits::default()).unwrap();
