@@ -62,6 +62,11 @@ fn check(stdout: &str, out: &Output, exe: &Path) {
                 .any(|l| l.ends_with("crate_paths::fails_deep_inside")),
             "{test}:\n{failure}"
         );
+        // As under libtest, a short backtrace ends with the test's frames: none of ours.
+        assert!(
+            !frames.iter().any(|l| l.contains("isolated::")),
+            "{test}: the harness's frames in a short backtrace:\n{failure}"
+        );
         // The panic is told once: the hook's line, with its message under it.
         assert_eq!(
             failure.matches("failing on purpose on").count(),

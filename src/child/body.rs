@@ -9,13 +9,23 @@ use crate::registry::{ShouldPanic, TestDef};
 use crate::report::{Message, Verdict};
 use crate::sys;
 
+/// Runs the test function. The name is the marker std's short backtraces stop at, as libtest
+/// names its own: a panic's `RUST_BACKTRACE=1` backtrace shows the test's frames, not ours.
+#[inline(never)]
+fn __rust_begin_short_backtrace<T, F: FnOnce() -> T>(f: F) -> T {
+    let result = f();
+    // Keeps this frame from being a tail call, so that it is on the stack.
+    std::hint::black_box(());
+    result
+}
+
 /// The last panic's message and location, recorded by the hook.
 static LAST_PANIC: Mutex<Option<(String, String)>> = Mutex::new(None);
 
 pub(super) fn run(test: &TestDef, mut report: File) -> ! {
     record_panics();
     let body = std::process::id();
-    let result = panic::catch_unwind(AssertUnwindSafe(test.body));
+    let result = panic::catch_unwind(AssertUnwindSafe(|| __rust_begin_short_backtrace(test.body)));
     if std::process::id() != body {
         // A copy the test forked returned from the test function: only the body reports.
         sys::exit_now(0)
