@@ -60,8 +60,8 @@ pub use doctor::{doctor, Check, Report, Status};
 /// - `privileged = true`: the host's kernel: no user namespace of its own, no syscall
 ///   filter. For tests that mount block devices, load BPF, write kernel sysctls. Default
 ///   `false`.
-/// - `devices = ["/dev/net/tun"]`: host device nodes bound into the test's `/dev`. Default
-///   none.
+/// - `devices = ["/dev/net/tun"]`: host device nodes bound into the test's `/dev` (as root,
+///   `/dev/net/tun` and `/dev/fuse` are made where the host has no node yet). Default none.
 /// - `crate_dir = false`: the test crate's directory is not put at its own path (it is by
 ///   default, read-only in a fixture root, and the test starts in it, as under `cargo test`).
 /// - `copy = ["tests/data/app.toml:/etc/app.toml"]`: host files or directories (relative to

@@ -4,7 +4,7 @@
 
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream, ToSocketAddrs};
+use std::net::{TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
 use std::time::{Duration, Instant};
 
 use isolated::isolated;
@@ -15,8 +15,17 @@ const PORT: u16 = 7000;
 /// A connection that takes longer than this does not get through.
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(300);
 
-/// A node's service: one command per line, one reply per line.
+/// A node's service: one command per line, one reply per line, on TCP; and a UDP echo on
+/// the same port, for measuring what a link does to single packets.
 fn agent() -> i32 {
+    let udp = UdpSocket::bind(("0.0.0.0", PORT)).expect("bind the agent's UDP port");
+    std::thread::spawn(move || {
+        let mut packet = [0u8; 64];
+        loop {
+            let (n, from) = udp.recv_from(&mut packet).expect("recv_from");
+            udp.send_to(&packet[..n], from).expect("send_to");
+        }
+    });
     let listener = TcpListener::bind(("0.0.0.0", PORT)).expect("bind the agent's port");
     for stream in listener.incoming() {
         let stream = stream.expect("accept");
@@ -196,6 +205,87 @@ fn set_link_delays_round_trips_or_says_netem_is_missing() {
             eprintln!("netem is not in this kernel: checked its error instead: {message}");
         }
         Err(e) => panic!("set_link: {e}: {:?}", std::error::Error::source(&e)),
+    }
+}
+
+/// Loss and jitter, measured with UDP packets to a node's echo where the kernel has netem.
+#[isolated(rootfs = "alpine", timeout = "60s")]
+fn set_link_loses_and_jitters_packets_or_says_netem_is_missing() {
+    let net = Network::new().unwrap();
+    let nodes = start_agents(&net, &["a"]);
+    let socket = UdpSocket::bind("0.0.0.0:0").unwrap();
+    socket.connect(("a", PORT)).unwrap();
+
+    // 30% lost each way: of 200 packets, about 49% come back (binomial, sd ≈ 7).
+    let lossy = Link {
+        loss_percent: 30.0,
+        ..Link::default()
+    };
+    match net.set_link(&nodes[0], lossy) {
+        Ok(()) => {}
+        Err(e @ NetError::NetemUnavailable { .. }) => {
+            assert!(e.to_string().contains("sch_netem"), "{e}");
+            eprintln!("netem is not in this kernel: checked its error instead: {e}");
+            return;
+        }
+        Err(e) => panic!("set_link: {e}: {:?}", std::error::Error::source(&e)),
+    }
+    let back = echoes_of_a_burst(&socket, 200);
+    assert!((60..=140).contains(&back), "{back} of 200 came back");
+
+    // 40 ms ± 20 ms each way: round trips between 40 and 120 ms, spread over much of it.
+    let jittery = Link {
+        delay: Duration::from_millis(40),
+        jitter: Duration::from_millis(20),
+        ..Link::default()
+    };
+    net.set_link(&nodes[0], jittery).unwrap();
+    let mut round_trips: Vec<Duration> = (0..40).map(|i| round_trip(&socket, i)).collect();
+    round_trips.sort();
+    let (fastest, slowest) = (round_trips[0], round_trips[39]);
+    assert!(fastest >= Duration::from_millis(39), "{round_trips:?}");
+    assert!(
+        slowest - fastest >= Duration::from_millis(25),
+        "{round_trips:?}"
+    );
+    net.clear_link(&nodes[0]).unwrap();
+    assert_eq!(
+        echoes_of_a_burst(&socket, 50),
+        50,
+        "a cleared link loses nothing"
+    );
+}
+
+/// Sends `count` numbered packets at once; how many different ones came back.
+fn echoes_of_a_burst(socket: &UdpSocket, count: u32) -> usize {
+    for i in 0..count {
+        socket.send(&i.to_be_bytes()).unwrap();
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    socket
+        .set_read_timeout(Some(Duration::from_secs(1)))
+        .unwrap();
+    let mut seen = std::collections::HashSet::new();
+    let mut packet = [0u8; 4];
+    while socket.recv(&mut packet).is_ok() {
+        seen.insert(u32::from_be_bytes(packet));
+    }
+    seen.len()
+}
+
+/// The round trip of one packet numbered `id` (older echoes are skipped).
+fn round_trip(socket: &UdpSocket, id: u32) -> Duration {
+    socket
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let start = Instant::now();
+    socket.send(&(1_000_000 + id).to_be_bytes()).unwrap();
+    let mut packet = [0u8; 4];
+    loop {
+        socket.recv(&mut packet).expect("an echo within 2 s");
+        if u32::from_be_bytes(packet) == 1_000_000 + id {
+            return start.elapsed();
+        }
     }
 }
 

@@ -79,7 +79,8 @@ fn kernel_versions_and_the_initramfs() {
     assert_eq!(pivot_root(HYBRID).status, Status::Ok);
 }
 
-/// This machine: root, overlayfs, hybrid cgroups with v1 controllers, no netem.
+/// This machine, checked against what it has: root, overlayfs, its cgroup layout (v1, v2 or
+/// hybrid, read here from mountinfo), and netem (tried for real in a network namespace).
 #[test]
 fn reports_this_machine() {
     let report = doctor();
@@ -96,17 +97,75 @@ fn reports_this_machine() {
         assert_eq!(status(name), Status::Ok, "{name}:\n{text}");
     }
     assert!(report.ready(), "{text}");
-    let cgroups = report.check("cgroups").unwrap();
-    assert!(cgroups.found.starts_with("hybrid: v1 "), "{text}");
-    assert!(cgroups.found.contains("memory"), "{text}");
-    assert_eq!(status("veth"), Status::Ok, "{text}");
-    // This kernel is built without netem (CONFIG_NET_SCH_NETEM is not set).
-    assert_eq!(status("netem"), Status::Missing, "{text}");
-    assert!(
-        text.contains("fix: a kernel with CONFIG_NET_SCH_NETEM"),
-        "{text}"
-    );
     assert!(text.contains("\n  ok       overlayfs        overlay (/proc/filesystems)\n"));
+
+    let (v1_memory, v2_at) = cgroup_layout();
+    let cgroups = report.check("cgroups").unwrap();
+    let layout = match (v1_memory.is_some(), &v2_at) {
+        (true, Some(_)) => "hybrid: v1 ",
+        (true, None) => "v1: ",
+        (false, _) => "v2: ",
+    };
+    assert!(cgroups.found.starts_with(layout), "{layout}\n{text}");
+    let v2_memory = v2_at.is_some_and(|at| {
+        std::fs::read_to_string(format!("{at}/cgroup.controllers"))
+            .is_ok_and(|c| c.split_whitespace().any(|c| c == "memory"))
+    });
+    if v1_memory == Some(true) || v2_memory {
+        assert!(cgroups.found.contains("memory"), "{text}");
+    }
+    assert_eq!(status("veth"), Status::Ok, "{text}");
+
+    match netem_works() {
+        true => assert_eq!(status("netem"), Status::Ok, "{text}"),
+        false => {
+            assert_eq!(status("netem"), Status::Missing, "{text}");
+            assert!(
+                text.contains("fix: a kernel with CONFIG_NET_SCH_NETEM"),
+                "{text}"
+            );
+        }
+    }
+}
+
+/// From /proc/self/mountinfo: whether a v1 hierarchy is mounted (and whether one has the
+/// memory controller), and where cgroup2 is mounted.
+fn cgroup_layout() -> (Option<bool>, Option<String>) {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let (mut v1_memory, mut v2_at) = (None, None);
+    for line in mountinfo.lines() {
+        let (mount, fs) = line.split_once(" - ").unwrap();
+        let mount_point = mount.split(' ').nth(4).unwrap();
+        let mut fs = fs.split(' ');
+        match fs.next() {
+            Some("cgroup") => {
+                let options: Vec<&str> = fs.nth(1).unwrap().split(',').collect();
+                // A named hierarchy (systemd's) holds no controller: it makes no v1 layout.
+                if options.iter().any(|o| V1_CONTROLLERS.contains(o)) {
+                    let memory = options.contains(&"memory");
+                    v1_memory = Some(v1_memory.unwrap_or(false) || memory);
+                }
+            }
+            Some("cgroup2") => v2_at = Some(mount_point.to_string()),
+            _ => {}
+        }
+    }
+    (v1_memory, v2_at)
+}
+
+/// Whether a netem qdisc can be put on a veth in a network namespace of our own.
+fn netem_works() -> bool {
+    std::thread::spawn(|| {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        let mut netlink = crate::sys::Netlink::open().unwrap();
+        netlink.add_veth("dr-a", "dr-b", None).unwrap();
+        let delay = std::time::Duration::from_millis(1);
+        netlink
+            .set_netem("dr-a", delay, std::time::Duration::ZERO, 0.0)
+            .is_ok()
+    })
+    .join()
+    .unwrap()
 }
 
 #[test]

@@ -58,17 +58,47 @@ pub(super) fn populate(dev: &Path, host_dev: &Path, extra: &[PathBuf]) -> Result
     Ok(())
 }
 
-/// One `devices` entry, `/dev/net/tun` say: the host's node at the same place in our /dev.
+/// Devices a `devices` entry may name that the host has no node for until their module is
+/// loaded (a fresh VM, a minimal distribution): path under /dev, number, mode, module. Opening
+/// a node made with these numbers loads the module, as it does for Docker's `--device`.
+/// Rootless, there is no mknod: the last field is what to do then.
+const ON_DEMAND: [(&str, u32, u32, u32, &str); 2] = [
+    (
+        "net/tun",
+        10,
+        200,
+        0o666,
+        "find a `devices` entry on the host (load its module: `sudo modprobe tun`)",
+    ),
+    (
+        "fuse",
+        10,
+        229,
+        0o666,
+        "find a `devices` entry on the host (load its module: `sudo modprobe fuse`)",
+    ),
+];
+
+/// One `devices` entry, `/dev/net/tun` say: the host's node at the same place in our /dev, or,
+/// when the host has none yet, a node of our own for a device its kernel loads on demand.
 fn bind_device(dev: &Path, host_dev: &Path, device: &Path) -> Result<(), SetupError> {
     let relative = device.strip_prefix("/dev").unwrap_or(device);
     let source = host_dev.join(relative);
-    if !source.exists() {
-        let error = sys::SysError::at("stat", device, nix::errno::Errno::ENOENT);
-        return Err(error).step("find a `devices` entry on the host (load its kernel module?)");
-    }
     let target = dev.join(relative);
+    let on_demand = ON_DEMAND.iter().find(|d| Path::new(d.0) == relative);
     if let Some(parent) = target.parent() {
         sys::mkdir_all(parent).step("create a directory for a `devices` entry")?;
+    }
+    if !source.exists() {
+        let missing = sys::SysError::at("stat", device, nix::errno::Errno::ENOENT);
+        let Some(&(_, major, minor, mode, rootless)) = on_demand else {
+            return Err(missing)
+                .step("find a `devices` entry on the host (load its kernel module?)");
+        };
+        return match sys::make_char_device(&target, mode, major, minor) {
+            Err(e) if e.errno == nix::errno::Errno::EPERM => Err(missing).step(rootless),
+            other => other.step("create a `devices` entry the host has no node for yet"),
+        };
     }
     sys::bind_target(&target).step("create a `devices` entry")?;
     sys::bind(&source, &target, false).step("bind a `devices` entry into /dev")

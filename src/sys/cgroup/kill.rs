@@ -22,7 +22,7 @@ impl TestCgroup {
     /// fork, so no new process escapes the round of kills.
     pub(crate) fn kill_all(&self) -> SysResult<()> {
         match self.killer() {
-            Some(member) => kill_through(member, true),
+            Some(member) => kill_through(member, Means::ALL),
             None => Ok(()),
         }
     }
@@ -38,12 +38,29 @@ impl TestCgroup {
     }
 }
 
-/// Kills everything in `member`'s group, with `cgroup.kill` if `may_use_kill_file` and the
-/// kernel has it, else in rounds of freeze, kill, thaw.
-pub(super) fn kill_through(member: &Member, may_use_kill_file: bool) -> SysResult<()> {
+/// What [`kill_through`] may use where the group has it: tests take some away, to try the
+/// paths of older kernels and of hierarchies without a freezer on any machine.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Means {
+    /// v2's `cgroup.kill` (Linux 5.14+).
+    pub kill_file: bool,
+    /// `cgroup.freeze` (v2) or `freezer.state` (the v1 freezer hierarchy).
+    pub freezer: bool,
+}
+
+impl Means {
+    pub(super) const ALL: Means = Means {
+        kill_file: true,
+        freezer: true,
+    };
+}
+
+/// Kills everything in `member`'s group, with `cgroup.kill` if `means` allow it and the
+/// kernel has it, else in rounds of freeze (where there is a freezer), kill, thaw.
+pub(super) fn kill_through(member: &Member, means: Means) -> SysResult<()> {
     let deadline = Instant::now() + KILL_PATIENCE;
     let kill_file = member.dir.join("cgroup.kill");
-    let one_write = may_use_kill_file && member.unified && kill_file.exists();
+    let one_write = means.kill_file && member.unified && kill_file.exists();
     loop {
         let pids = pids_in(&member.dir)?;
         if pids.is_empty() {
@@ -56,15 +73,15 @@ pub(super) fn kill_through(member: &Member, may_use_kill_file: bool) -> SysResul
         // what is still there.
         match one_write {
             true => fs::write(&kill_file, "1")?,
-            false => kill_frozen(member, &pids)?,
+            false => kill_frozen(member, &pids, means.freezer)?,
         }
         std::thread::sleep(Duration::from_millis(2));
     }
 }
 
 /// One round: freeze (when the hierarchy can), SIGKILL each of `pids`, thaw.
-fn kill_frozen(member: &Member, pids: &[i32]) -> SysResult<()> {
-    let freezer = Freezer::of(member);
+fn kill_frozen(member: &Member, pids: &[i32], may_freeze: bool) -> SysResult<()> {
+    let freezer = Freezer::of(member).filter(|_| may_freeze);
     // Even a failed freeze may have frozen some: whatever happens, thaw below.
     let frozen = freezer.as_ref().map_or(Ok(()), Freezer::freeze);
     let killed = pids.iter().try_for_each(|&pid| fs::kill(pid));
