@@ -194,6 +194,23 @@ pub(crate) fn find(full_name: &str) -> Option<&'static TestDef> {
         .find(|t| t.is_named(full_name))
 }
 
+/// Where `test` is in the registry's own order, the same in every process of this binary: a
+/// test's PID 1 finds it again with [`find_at`], without comparing every name.
+pub(crate) fn position(test: &TestDef) -> Option<usize> {
+    inventory::iter::<TestDef>
+        .into_iter()
+        .position(|t| std::ptr::eq(t, test))
+}
+
+/// The test at `position` if it has this full name; else found by name.
+pub(crate) fn find_at(position: usize, full_name: &str) -> Option<&'static TestDef> {
+    inventory::iter::<TestDef>
+        .into_iter()
+        .nth(position)
+        .filter(|t| t.is_named(full_name))
+        .or_else(|| find(full_name))
+}
+
 /// Turns a test function's return value into the body's verdict, like libtest's `Termination`.
 pub trait IntoVerdict {
     /// `Ok(())` for success; `Err(text)` for a failure to report.

@@ -14,7 +14,7 @@ use crate::sys::{self, ChildStatus, Forked, TestNamespaces};
 
 /// What the runner told this process, through its environment.
 pub(super) struct Handoff {
-    /// The test's full name.
+    /// `<position in the registry>:<the test's full name>`.
     pub name: String,
     /// [`Root::encode`]d.
     pub root: String,
@@ -40,21 +40,31 @@ pub(super) fn run(handoff: Handoff) -> ! {
     if let Err(e) = sys::setsid() {
         fail(&mut report, "start a new session", e.to_string())
     }
-    let Some(test) = registry::find(&handoff.name) else {
-        let name = &handoff.name;
+    let found = match handoff.name.split_once(':') {
+        Some((position, name)) => match position.parse() {
+            Ok(position) => registry::find_at(position, name),
+            Err(_) => registry::find(&handoff.name),
+        },
+        None => registry::find(&handoff.name),
+    };
+    let Some(test) = found else {
         fail(
             &mut report,
             "find the test",
-            format!("no test named `{name}` in this binary"),
+            format!("no test named `{}` in this binary", handoff.name),
         )
     };
     let plan = match plan(test, &handoff) {
         Ok(plan) => plan,
         Err((step, error)) => fail(&mut report, step, error),
     };
-    let handshake = match sys::move_fd_out_of_the_way(HANDSHAKE_FD) {
-        Ok(fd) => fd,
-        Err(e) => fail(&mut report, "receive the runner's socket", e.to_string()),
+    // `net = "veth"`: the runner makes the host's end once the namespaces exist.
+    let handshake = match &plan.network {
+        Network::Veth(_) => match sys::move_fd_out_of_the_way(HANDSHAKE_FD) {
+            Ok(fd) => Some(fd),
+            Err(e) => fail(&mut report, "receive the runner's socket", e.to_string()),
+        },
+        _ => None,
     };
     // The test's own namespaces, owned by its own user namespace: what the build mounts is
     // locked once PID 1 is in them, and what the test administers is its own.
@@ -82,7 +92,7 @@ pub(super) fn run(handoff: Handoff) -> ! {
     if let Err(e) = namespaces.lock() {
         fail(&mut report, "create the test's namespaces", e.to_string())
     }
-    if let Err(e) = host_side(handshake) {
+    if let Some(Err(e)) = handshake.map(host_side) {
         fail(&mut report, "wait for the runner's side", e)
     }
     if let Err(e) = sandbox::finish(&plan) {
@@ -140,8 +150,8 @@ fn host_paths(test: &TestDef, handoff: &Handoff) -> Result<HostPaths, (&'static 
     })
 }
 
-/// Tells the runner the namespaces exist and waits while it writes the id maps and makes the
-/// host's end of a veth pair; the socket closes with this function.
+/// Tells the runner the namespaces exist and waits while it makes the host's end of the veth
+/// pair; the socket closes with this function.
 fn host_side(handshake: std::os::fd::OwnedFd) -> Result<(), String> {
     let mut socket = File::from(handshake);
     use std::io::{Read, Write};

@@ -19,8 +19,8 @@ pub(crate) const NET_VAR: &str = "__ISOLATED_NET";
 pub(crate) const CRATE_VAR: &str = "__ISOLATED_CRATE";
 /// The file descriptor the report pipe is installed at in the child.
 pub(crate) const REPORT_FD: i32 = 3;
-/// A socket to the runner: PID 1 says when the test's namespaces exist, and the runner answers
-/// once it has done its part in the host's (the id maps, the veth pair's host end).
+/// With `net = "veth"`, a socket to the runner: PID 1 says when the test's namespaces exist,
+/// and the runner answers once it has made the veth pair's host end.
 pub(crate) const HANDSHAKE_FD: i32 = 4;
 /// PID 1 to the runner: the test's namespaces exist.
 pub(crate) const NAMESPACES_READY: &[u8] = b"namespaces";
@@ -29,8 +29,8 @@ pub(crate) const HOST_SIDE_DONE: &[u8] = b"go";
 
 /// If this process was started by the runner to run one test, runs it and never returns.
 pub fn run_if_child() {
-    if std::env::var_os(crate::zygote::ZYGOTE_VAR).is_some() {
-        crate::zygote::serve()
+    if let Some(kind) = std::env::var_os(crate::zygote::ZYGOTE_VAR) {
+        crate::zygote::serve(crate::zygote::Kind::of(&kind))
     }
     let Some(name) = std::env::var_os(TEST_VAR) else {
         return;

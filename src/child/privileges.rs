@@ -125,9 +125,23 @@ pub(crate) fn restrict(test: &TestDef) -> Result<(), PrivilegeError> {
     // Setuid binaries and file capabilities cannot bring anything back.
     sys::set_no_new_privs()?;
     if !test.privileged {
-        sys::install(&sys::compile(&syscall_filter::blocked_for(keep))?)?;
+        let blocked = syscall_filter::blocked_for(keep);
+        // From a zygote, the filter it installed once is this one already (see
+        // `shares_the_zygote_filter`); a filter added on top could only refuse more.
+        if !syscall_filter::inherited(&blocked) {
+            sys::install(&sys::compile(&blocked)?)?;
+        }
     }
     Ok(())
+}
+
+/// Whether `test` may start from a filtered zygote, which holds the filter of a test whose
+/// `caps` re-allow no call (see [`syscall_filter::install_in_zygote`]). A filter is never
+/// lifted: a `privileged` test, or one whose `caps` let a call through, starts from an
+/// unfiltered zygote and installs its own filter, if any.
+pub(crate) fn shares_the_zygote_filter(test: &TestDef) -> bool {
+    !test.privileged
+        && syscall_filter::blocked_for(wanted(test.caps, test.net)) == syscall_filter::shared()
 }
 
 /// The default set for `net`, changed by the `caps` entries (`+NAME`, `-NAME`) in order.

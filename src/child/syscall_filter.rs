@@ -146,6 +146,30 @@ pub(crate) fn blocked_for(kept: CapSet) -> Vec<Blocked> {
         .collect()
 }
 
+/// What the filter of a zygote refuses: every call of [`TABLE`], as for a test whose `caps`
+/// re-allow none.
+pub(crate) fn shared() -> Vec<Blocked> {
+    blocked_for(CapSet::default())
+}
+
+/// Set in a zygote once it holds the [`shared`] filter, and so in every process it forks.
+static SHARED_INSTALLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Installs the [`shared`] filter in this process, a zygote, once: compiling a filter and
+/// loading it into the kernel (which checks and JIT-compiles it) is one of the dearer steps
+/// of a test, and every test forked from here inherits the filter instead. Nothing the zygote
+/// or a test's PID 1 does while it builds the sandbox is in [`TABLE`]. On failure (an
+/// architecture without filters) each test installs its own, and reports the failure itself.
+pub(crate) fn install_in_zygote() {
+    let installed = sys::compile(&shared()).is_ok_and(|filter| sys::install(&filter).is_ok());
+    SHARED_INSTALLED.store(installed, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether this process inherited the filter refusing exactly `blocked` from its zygote.
+pub(crate) fn inherited(blocked: &[Blocked]) -> bool {
+    SHARED_INSTALLED.load(std::sync::atomic::Ordering::Relaxed) && blocked == shared()
+}
+
 /// A hint for a failure that may come from the filter: `seccomp blocks keyctl (privileged =
 /// true re-allows it): kernel keyrings are …`. `None` if the filter never refuses `syscall`.
 pub(crate) fn describe(syscall: &str) -> Option<String> {

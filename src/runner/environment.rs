@@ -19,8 +19,10 @@ pub(super) fn for_test(
     crate_dir: &std::path::Path,
 ) -> Vec<CString> {
     let term = std::env::var("TERM").unwrap_or_else(|_| "dumb".to_string());
+    // `<position>:<name>`: PID 1 looks the test up by position, and checks its name.
+    let position = crate::registry::position(test).unwrap_or(usize::MAX);
     let mut vars: Vec<(String, String)> = vec![
-        (TEST_VAR.into(), full_name.into()),
+        (TEST_VAR.into(), format!("{position}:{full_name}")),
         (ROOT_VAR.into(), root.into()),
         (NET_VAR.into(), net.into()),
         (CRATE_VAR.into(), crate_dir.to_string_lossy().into_owned()),

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::collect::{collect, Finished};
 use super::context::RunContext;
-use super::host_side::{self, HostSide};
+use super::host_side;
 use super::limits::{self, Confinement};
 use super::privileges::Privileges;
 use super::veth;
@@ -15,6 +15,7 @@ use crate::harness::Outcome;
 use crate::plan::Network;
 use crate::registry::{Net, TestDef};
 use crate::sys::{self, FdMap, Namespaces, Spawn, UserMapping};
+use crate::zygote::Kind;
 
 /// Runs one test in a fresh environment and turns what happened into libtest's result.
 pub(super) fn run_test(context: &RunContext, test: &'static TestDef) -> Outcome {
@@ -55,7 +56,7 @@ fn run_or_refuse(context: &RunContext, test: &'static TestDef) -> Result<Outcome
         )
     })?;
     drop(lease);
-    let (resolved, breaches) = confinement.end(&context.cgroups);
+    let (resolved, breaches) = confinement.end(&context.cgroups, !test.privileged);
     Ok(verdict::judge(
         test,
         finished,
@@ -80,7 +81,9 @@ fn launch(
 ) -> sys::SysResult<Finished> {
     let devnull = context.devnull()?;
     let (report_read, report_write) = sys::pipe()?;
-    let (handshake, handshake_child) = sys::socketpair()?;
+    // Only the host's end of a veth pair needs the runner while PID 1 builds the sandbox.
+    let veth = matches!(handoff.network, Network::Veth(_));
+    let handshake = veth.then(sys::socketpair).transpose()?;
     let output = if context.nocapture {
         None
     } else {
@@ -96,11 +99,13 @@ fn launch(
             source: report_write.as_raw_fd(),
             target: REPORT_FD,
         },
-        FdMap {
-            source: handshake_child.as_raw_fd(),
-            target: HANDSHAKE_FD,
-        },
     ];
+    if let Some((_, theirs)) = &handshake {
+        fds.push(FdMap {
+            source: theirs.as_raw_fd(),
+            target: HANDSHAKE_FD,
+        });
+    }
     // Captured, the test writes to our pipe; under --nocapture to our own stdout and stderr,
     // named explicitly because a zygote's own 1 and 2 are not ours.
     let (stdout, stderr) = match &output {
@@ -130,23 +135,25 @@ fn launch(
         namespaces: Namespaces::for_sandbox(handoff.user.is_some()),
         user: handoff.user,
         cgroup_procs: &confinement.procs(),
+        // Under root, a zygote makes the test's user and network namespaces ahead.
+        namespace_pair: !test.privileged && test.net != Net::Host && handoff.user.is_none(),
     };
-    let child = super::start::start(&spawn, context.zygotes)?;
+    let zygote =
+        context.zygotes.then(
+            || match crate::child::privileges::shares_the_zygote_filter(test) {
+                true => Kind::Filtered,
+                false => Kind::Unfiltered,
+            },
+        );
+    let child = super::start::start(&spawn, zygote)?;
 
     // Only the child may hold the write ends now, so EOF means it is gone.
     drop(report_write);
-    drop(handshake_child);
     let timeout = Duration::from_millis(test.timeout_ms);
-    // Rootless, PID 1 maps its own namespace: the runner is not in the namespace above it.
-    let id_map = match (test.privileged, handoff.user) {
-        (false, None) => Some(sys::IDENTITY_MAP),
-        (true, _) | (false, Some(_)) => None,
-    };
-    let side = HostSide {
-        id_map,
-        network: &handoff.network,
-    };
-    host_side::serve(&child, handshake, &side, timeout)?;
+    if let (Some((ours, theirs)), Network::Veth(veth)) = (handshake, &handoff.network) {
+        drop(theirs);
+        host_side::make_veth(&child, ours, veth, timeout)?;
+    }
     let output_read = output.map(|(read, _write)| read);
     collect(child, report_read, output_read, timeout, || {
         let _ = confinement.kill_all();

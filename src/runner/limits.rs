@@ -77,7 +77,7 @@ impl Confinement {
         files
             .unwrap_or_default()
             .iter()
-            .map(|f| f.as_raw_fd())
+            .map(AsRawFd::as_raw_fd)
             .collect()
     }
 
@@ -88,8 +88,13 @@ impl Confinement {
     }
 
     /// Once the test has ended: what its limits did. The group is given back for the next
-    /// test when its counters are clean and it was not killed, else removed.
-    pub(super) fn end(self, cgroups: &Result<Cgroups, String>) -> (ResolvedLimits, Breaches) {
+    /// test when its counters are clean and it was not killed, else removed. `confined`: the
+    /// test ran in a user namespace of its own (not `privileged`).
+    pub(super) fn end(
+        self,
+        cgroups: &Result<Cgroups, String>,
+        confined: bool,
+    ) -> (ResolvedLimits, Breaches) {
         let (Some(group), Ok(cgroups)) = (self.group, cgroups) else {
             return (self.resolved, Breaches::default());
         };
@@ -97,7 +102,9 @@ impl Confinement {
         let name = group.name().to_string();
         let reusable = breaches.clean() && !self.killed.load(Ordering::Relaxed);
         let ended = match reusable {
-            true => cgroups.give_back(group).map_err(|e| error_chain(&e)),
+            true => cgroups
+                .give_back(group, confined)
+                .map_err(|e| error_chain(&e)),
             false => group.remove().map_err(|e| e.to_string()),
         };
         if let Err(e) = ended {

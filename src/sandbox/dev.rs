@@ -26,11 +26,17 @@ const LINKS: [(&str, &str); 5] = [
     ("ptmx", "pts/ptmx"),
 ];
 
-/// Builds /dev at `dev`, bind-mounting device nodes from the host's `host_dev`: the usual
-/// ones and `extra` (the `devices` key, absolute paths under /dev).
-pub(super) fn populate(dev: &Path, host_dev: &Path, extra: &[PathBuf]) -> Result<(), SetupError> {
+/// Builds /dev from `scratch`, a directory of the scratch tmpfs, bound at /dev: the usual
+/// device nodes (made, or bound from the host's `host_dev`) and `extra` (the `devices` key,
+/// absolute paths under /dev).
+pub(super) fn populate(
+    scratch: &Path,
+    host_dev: &Path,
+    extra: &[PathBuf],
+) -> Result<(), SetupError> {
     let flags = MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC;
-    with_mountpoint(dev, |p| sys::mount_tmpfs(p, flags, "mode=0755")).step("mount /dev")?;
+    let dev = Path::new("/dev");
+    with_mountpoint(dev, |p| sys::bind_with_flags(scratch, p, flags)).step("mount /dev")?;
     for (name, major, minor) in DEVICES {
         let target = dev.join(name);
         match sys::make_char_device(&target, 0o666, major, minor) {
@@ -48,10 +54,10 @@ pub(super) fn populate(dev: &Path, host_dev: &Path, extra: &[PathBuf]) -> Result
     let pts = dev.join("pts");
     sys::mkdir(&pts, 0o755).step("create /dev/pts")?;
     sys::mount_devpts(&pts).step("mount /dev/pts")?;
+    // A directory of /dev's tmpfs, everyone's to write, as its own tmpfs would be.
     let shm = dev.join("shm");
     sys::mkdir(&shm, 0o1777).step("create /dev/shm")?;
-    sys::mount_tmpfs(&shm, MsFlags::MS_NOSUID | MsFlags::MS_NODEV, "mode=1777")
-        .step("mount /dev/shm")?;
+    sys::chmod(&shm, 0o1777).step("create /dev/shm")?;
     for device in extra {
         bind_device(dev, host_dev, device)?;
     }

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use super::error::{SetupError, Step};
 use super::network;
 use super::{dev, host_root, kernel_fs};
-use crate::plan::{Bind, BindKind, Plan, Root};
+use crate::plan::{Bind, BindKind, Network, Plan, Root};
 use crate::sys::{self, DetachedTree, MsFlags};
 
 /// Where the scratch tmpfs goes before the first pivot (shadowing /tmp in our namespace only).
@@ -25,6 +25,11 @@ const PARKED: &str = "/tmp";
 /// On a path: a network node's overlay must find its lowers in its own mount namespace, which
 /// a descriptor opened in the test's cannot give (overlayfs refuses layers of another one).
 pub(crate) const LAYERS: &str = "/run/isolated/layers";
+/// Directories of the scratch tmpfs that become the test's /dev, /run, and the /run below it
+/// that hides a spare procfs.
+const SCRATCH_DEV: &str = "dev";
+const SCRATCH_RUN: &str = "run";
+const SCRATCH_SPARE: &str = "spare";
 /// Mounts of the host that `rootfs = "host"` must not keep below its fresh replacements.
 const HOST_SUBMOUNTS: [&str; 5] = ["proc", "sys", "dev", "tmp", "run"];
 
@@ -45,14 +50,16 @@ pub(crate) fn build(plan: &Plan) -> Result<(), SetupError> {
         .step("pivot into the new root")?;
     sys::chdir(Path::new("/")).step("change into the new root")?;
 
-    kernel_fs::mount()?;
+    kernel_fs::mount(plan.network == Network::Host)?;
     let host_dev = Path::new(PARKED).join("oldroot/dev");
-    dev::populate(Path::new("/dev"), &host_dev, &plan.devices)?;
+    dev::populate(&parked(SCRATCH_DEV), &host_dev, &plan.devices)?;
     let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
     let run = Path::new("/run");
-    with_mountpoint(run, |p| sys::mount_tmpfs(p, flags, "mode=0755")).step("mount /run")?;
+    // A hidden, uncovered procfs below /run (see `mount_spare_proc`), then /run over it.
+    let bind_run = |source: &str| sys::bind_with_flags(&parked(source), run, flags);
+    with_mountpoint(run, |_| bind_run(SCRATCH_SPARE)).step("mount /run")?;
     kernel_fs::mount_spare_proc(run)?;
-    sys::mount_tmpfs(run, flags, "mode=0755").step("mount /run")?;
+    bind_run(SCRATCH_RUN).step("mount /run")?;
     expose_layers(&root, Path::new(LAYERS))?;
     for name in ["hosts", "resolv.conf"] {
         install_etc_file(name)?;
@@ -78,9 +85,14 @@ pub(crate) fn build(plan: &Plan) -> Result<(), SetupError> {
 /// a confined test, before its user namespace locks the mounts: see `sys/unshare.rs`).
 pub(crate) fn mount_own_sysfs(plan: &Plan) -> Result<(), SetupError> {
     match plan.network {
-        crate::plan::Network::Host => Ok(()),
+        Network::Host => Ok(()),
         _ => kernel_fs::mount_own_sysfs(),
     }
+}
+
+/// A path in the parked scratch tmpfs.
+fn parked(name: &str) -> PathBuf {
+    Path::new(PARKED).join(name)
 }
 
 /// Inside the test's own namespaces: its hostname, its network.
@@ -89,14 +101,24 @@ pub(crate) fn finish(plan: &Plan) -> Result<(), SetupError> {
     network::configure(&plan.network)
 }
 
-/// The scratch tmpfs: mount points for both roots, the overlay's writable layer, /etc/hosts.
+/// The scratch tmpfs: mount points for both roots, the overlay's writable layer, /etc/hosts,
+/// and what becomes the test's /dev and /run (directories of one tmpfs, bound in: a
+/// filesystem of their own each would cost a superblock to make and to tear down, per test).
 fn build_scratch(plan: &Plan) -> Result<(), SetupError> {
     let scratch = Path::new(SCRATCH);
     let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
     sys::mount_tmpfs(scratch, flags, "mode=0755").step("mount the scratch tmpfs")?;
-    for dir in ["newroot", "oldroot", "upper", "work"] {
+    for dir in [
+        "newroot",
+        "oldroot",
+        "upper",
+        "work",
+        SCRATCH_DEV,
+        SCRATCH_RUN,
+    ] {
         sys::mkdir(&scratch.join(dir), 0o755).step("create scratch directories")?;
     }
+    sys::mkdir(&scratch.join(SCRATCH_SPARE), 0o755).step("create scratch directories")?;
     sys::write_file(&scratch.join("hosts"), plan.hosts.as_bytes()).step("write /etc/hosts")?;
     sys::write_file(&scratch.join("resolv.conf"), plan.resolv_conf.as_bytes())
         .step("write /etc/resolv.conf")

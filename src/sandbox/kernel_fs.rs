@@ -13,7 +13,9 @@ const PROC_READ_ONLY: [&str; 4] = ["sys", "sysrq-trigger", "irq", "bus"];
 /// network (`net.ipv4.ip_forward`, say) without touching the host's.
 const PROC_NET_SYSCTLS: &str = "/proc/sys/net";
 
-pub(super) fn mount() -> Result<(), SetupError> {
+/// A fresh /proc, its host-wide settings read-only; with `host_network`, /sys (else the test's
+/// own comes later, see [`mount_own_sysfs`]).
+pub(super) fn mount(host_network: bool) -> Result<(), SetupError> {
     with_mountpoint(Path::new("/proc"), sys::mount_proc).step("mount /proc")?;
     for name in PROC_READ_ONLY {
         let path = Path::new("/proc").join(name);
@@ -27,7 +29,10 @@ pub(super) fn mount() -> Result<(), SetupError> {
     let net = Path::new(PROC_NET_SYSCTLS);
     sys::bind(net, net, false).step("mount /proc/sys/net")?;
     sys::set_readonly(net, false, false).step("make /proc/sys/net writable")?;
-    with_mountpoint(Path::new("/sys"), sys::mount_sysfs).step("mount /sys")
+    match host_network {
+        true => with_mountpoint(Path::new("/sys"), sys::mount_sysfs).step("mount /sys"),
+        false => Ok(()),
+    }
 }
 
 /// A read-only /proc, whole, at `dir/proc`, for the caller to cover (mount over `dir`).
@@ -45,9 +50,9 @@ pub(super) fn mount_spare_proc(dir: &Path) -> Result<(), SetupError> {
     sys::mount_proc_readonly(&target).step("mount the spare /proc")
 }
 
-/// A fresh sysfs over /sys, showing the network namespace PID 1 is in (the one below shows
-/// the namespace it built the sandbox in). Read-only, like the one below: the kernel lets a
-/// user namespace mount sysfs only where one is fully visible and no more permissive.
+/// A sysfs at /sys showing the network namespace PID 1 is in, the test's own. Read-only: the
+/// kernel lets a user namespace mount sysfs (`ip netns exec` does) only where one is fully
+/// visible and no more permissive, and root inside must not write the host's /sys/kernel.
 pub(super) fn mount_own_sysfs() -> Result<(), SetupError> {
-    sys::mount_sysfs(Path::new("/sys")).step("mount /sys for the test's network")
+    with_mountpoint(Path::new("/sys"), sys::mount_sysfs).step("mount /sys for the test's network")
 }

@@ -12,6 +12,13 @@ pub(crate) fn mkdir(path: &Path, mode: u32) -> SysResult<()> {
     }
 }
 
+/// `chmod(path, mode)`: the mode exactly, whatever the umask made of it.
+pub(crate) fn chmod(path: &Path, mode: u32) -> SysResult<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| io_error("chmod", path, e))
+}
+
 /// `symlink(target, link)`.
 pub(crate) fn symlink(target: &str, link: &Path) -> SysResult<()> {
     nix::unistd::symlinkat(target, nix::fcntl::AT_FDCWD, link).op_at("symlink", link)

@@ -12,6 +12,7 @@ mod fd_passing;
 mod fs;
 mod mount;
 mod mount_tree;
+mod namespace_pair;
 mod net;
 mod netlink;
 pub(crate) mod nodes;
@@ -32,14 +33,18 @@ pub(crate) use environ::show_environment;
 pub(crate) use error::{Errno, SysError, SysResult};
 pub(crate) use fd_passing::{recv_with_fds, send_with_fds};
 pub(crate) use fs::{
-    bind_target, chdir, follow_links, make_char_device, mkdir, mkdir_all, mount_target,
+    bind_target, chdir, chmod, follow_links, make_char_device, mkdir, mkdir_all, mount_target,
     move_fd_out_of_the_way, symlink, write_file,
 };
 pub(crate) use mount::{
-    bind, detach, make_rprivate, mount_devpts, mount_overlay, mount_overlay_read_only, mount_proc,
-    mount_proc_readonly, mount_sysfs, mount_tmpfs, pivot_root, set_readonly,
+    bind, bind_with_flags, detach, make_rprivate, mount_devpts, mount_overlay,
+    mount_overlay_read_only, mount_proc, mount_proc_readonly, mount_sysfs, mount_tmpfs, pivot_root,
+    set_readonly,
 };
 pub(crate) use mount_tree::DetachedTree;
+pub(crate) use namespace_pair::{
+    adopt as adopt_namespace_pair, make_ahead as make_namespace_pair_ahead, NamespacePair,
+};
 pub(crate) use net::loopback_up;
 pub(crate) use netlink::{Netlink, NO_NETEM};
 pub(crate) use nix::mount::MsFlags;
@@ -55,6 +60,4 @@ pub(crate) use spawn::{
     FdMap, Namespaces, Spawn, UserMapping, MAX_FDS,
 };
 pub(crate) use unshare::{in_rootless_namespace, TestNamespaces};
-pub(crate) use userns::{
-    user_namespaces_blocked, write_id_maps, write_id_maps_of, IDENTITY_MAP, ROOT_ONLY_MAP,
-};
+pub(crate) use userns::{user_namespaces_blocked, write_id_maps_of, IDENTITY_MAP, ROOT_ONLY_MAP};

@@ -84,6 +84,15 @@ pub(crate) fn bind(source: &Path, target: &Path, recursive: bool) -> SysResult<(
     mount(Some(source), target, NONE, flags, NONE).op_at("mount(MS_BIND)", target)
 }
 
+/// `mount --bind source target`, then the bind remounted with `flags` (`MS_NOSUID`,
+/// `MS_NODEV`, `MS_NOEXEC`): a directory of a filesystem already mounted, with the options a
+/// filesystem of its own would have been mounted with.
+pub(crate) fn bind_with_flags(source: &Path, target: &Path, flags: MsFlags) -> SysResult<()> {
+    bind(source, target, false)?;
+    let flags = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | flags;
+    mount(NONE, target, NONE, flags, NONE).op_at("mount(MS_REMOUNT|MS_BIND)", target)
+}
+
 /// Makes the mount at `target` read-only (`recursive`: and every mount below it), or, with
 /// `readonly` false, writable again.
 ///

@@ -92,6 +92,9 @@ pub(crate) struct Spawn<'a> {
     /// Open `cgroup.procs` files: the child writes "0" to each before it execs, so it runs
     /// nothing outside its cgroups.
     pub cgroup_procs: &'a [RawFd],
+    /// The test makes a user and network namespace pair: a zygote hands over one it made
+    /// ahead (an exec'd child makes its own).
+    pub namespace_pair: bool,
 }
 
 /// "Make `source` the child's file descriptor `target`".
@@ -215,6 +218,7 @@ pub(crate) fn spawn_in_namespaces(spawn: &Spawn<'_>) -> SysResult<Child> {
         namespaces,
         user,
         cgroup_procs,
+        namespace_pair: _,
     } = *spawn;
     assert!(
         fds.len() <= MAX_FDS,

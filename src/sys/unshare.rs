@@ -9,16 +9,17 @@
 //!   and nothing of the host's.
 //!
 //! The network namespace comes first, with its user namespace, from a short-lived helper
-//! process ([`UserAndNetwork`]): PID 1 joins the network namespace while it still holds the
+//! process ([`NamespacePair`], made ahead by a zygote where it can): PID 1 joins the network namespace while it still holds the
 //! host's mount namespace and mounts its `/sys` there, so that this `/sys` is locked like the
 //! rest. `ip netns exec` (and `ip -n`) unmounts `/sys` to mount one for the namespace it
 //! enters, read-write; a locked `/sys` makes it fall back to a read-only one, which the
 //! kernel allows. A writable sysfs is not allowed: root inside is the host's root to its
 //! files (`/sys/kernel/mm`, `/sys/module/*/parameters`).
 use std::ffi::c_int;
-use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+use std::os::fd::AsFd;
 
 use super::error::{Errno, SysError, SysResult};
+use super::namespace_pair::{self, IdMap, NamespacePair};
 
 /// Which namespaces PID 1 makes for the test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +62,10 @@ impl TestNamespaces {
     /// test's body is forked. See [`Prepared::join_network`] for `map_self`.
     pub(crate) fn prepare(self, map_self: bool) -> SysResult<Prepared> {
         let made = match self.confined && self.own_network {
-            true => Some(UserAndNetwork::make(map_self)?),
+            true => Some(match namespace_pair::take_adopted() {
+                Some(pair) => pair,
+                None => make_own_pair(map_self)?,
+            }),
             false => None,
         };
         Ok(Prepared {
@@ -85,7 +89,7 @@ impl TestNamespaces {
 pub(crate) struct Prepared {
     namespaces: TestNamespaces,
     map_self: bool,
-    made: Option<UserAndNetwork>,
+    made: Option<NamespacePair>,
 }
 
 impl Prepared {
@@ -147,129 +151,23 @@ fn setns(fd: std::os::fd::BorrowedFd<'_>, kind: c_int, op: &'static str) -> SysR
     }
 }
 
+/// The pair, made by PID 1 itself: it was started by exec, not by a zygote that made one.
+fn make_own_pair(map_self: bool) -> SysResult<NamespacePair> {
+    let pair = NamespacePair::make(match map_self {
+        true => IdMap::RootAsSelf,
+        false => IdMap::Identity,
+    })?;
+    // The helper took PID 2: give it back, so the test's body is PID 2 as always. Needs a
+    // writable /proc/sys (not in every container): else the body is PID 3.
+    let _ = std::fs::write("/proc/sys/kernel/ns_last_pid", "1");
+    Ok(pair)
+}
+
 /// Root of this process's (new) user namespace, mapped to its own id in the one above.
 fn map_own_root() -> SysResult<()> {
     // Denied already, inherited from the namespace above; a self-made gid_map needs it.
     let _ = std::fs::write("/proc/self/setgroups", "deny");
     super::write_id_maps_of("self", super::ROOT_ONLY_MAP)
-}
-
-/// A user namespace and a network namespace it owns, made by a helper (a child of PID 1
-/// sharing its memory and descriptor table, which PID 1 waits for like `vfork`) and held open
-/// by the descriptors the helper opened before it exited.
-struct UserAndNetwork {
-    user: OwnedFd,
-    network: OwnedFd,
-}
-
-/// What the helper is given and leaves behind, in memory it shares with PID 1.
-#[repr(C)]
-struct HelperArgs {
-    map_self: bool,
-    user: c_int,
-    network: c_int,
-    failed_op: &'static str,
-    errno: c_int,
-}
-
-impl UserAndNetwork {
-    fn make(map_self: bool) -> SysResult<UserAndNetwork> {
-        let mut args = HelperArgs {
-            map_self,
-            user: -1,
-            network: -1,
-            failed_op: "",
-            errno: 0,
-        };
-        let mut stack = vec![0u8; 64 * 1024];
-        // SAFETY: one past the end of the buffer, which the stack grows down from.
-        let top = unsafe { stack.as_mut_ptr().add(stack.len()) };
-        let top = (top as usize & !15) as *mut libc::c_void;
-        let flags = libc::CLONE_NEWUSER
-            | libc::CLONE_NEWNET
-            | libc::CLONE_VM
-            | libc::CLONE_VFORK
-            | libc::CLONE_FILES
-            | libc::SIGCHLD;
-        // SAFETY: `helper_main` makes only async-signal-safe calls and returns; the stack and
-        // `args` outlive it (CLONE_VFORK suspends this process until the helper has exited).
-        let pid = unsafe {
-            libc::clone(
-                helper_main,
-                top,
-                flags,
-                &mut args as *mut HelperArgs as *mut libc::c_void,
-            )
-        };
-        if pid < 0 {
-            return Err(SysError::new(
-                "clone(CLONE_NEWUSER|CLONE_NEWNET)",
-                Errno::last(),
-            ));
-        }
-        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
-        drop(stack);
-        // The helper took PID 2: give it back, so the test's body is PID 2 as always. Needs
-        // a writable /proc/sys (not in every container): else the body is PID 3.
-        let _ = std::fs::write("/proc/sys/kernel/ns_last_pid", "1");
-        // SAFETY: descriptors the helper opened in the table it shared with us; nothing else
-        // owns them.
-        let own = |fd: c_int| (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) });
-        let (user, network) = (own(args.user), own(args.network));
-        match (user, network, args.errno) {
-            (Some(user), Some(network), 0) => Ok(UserAndNetwork { user, network }),
-            (_, _, errno) => Err(SysError::new(args.failed_op, Errno::from_raw(errno))),
-        }
-    }
-}
-
-/// The helper: in its new user and network namespaces, maps itself (rootless) and opens both
-/// namespaces for PID 1. Async-signal-safe: it shares PID 1's memory.
-extern "C" fn helper_main(arg: *mut libc::c_void) -> c_int {
-    // SAFETY: `arg` is the `HelperArgs` PID 1 passed, alive until we exit.
-    let args = unsafe { &mut *(arg as *mut HelperArgs) };
-    let fail = |args: &mut HelperArgs, op: &'static str| {
-        args.failed_op = op;
-        args.errno = Errno::last_raw();
-        1
-    };
-    if args.map_self {
-        // Denied already (inherited from the namespace above); a self-made gid_map needs it.
-        let _ = write_file(c"/proc/self/setgroups", b"deny");
-        if !write_file(c"/proc/self/uid_map", super::ROOT_ONLY_MAP.as_bytes()) {
-            return fail(args, "write(/proc/self/uid_map)");
-        }
-        if !write_file(c"/proc/self/gid_map", super::ROOT_ONLY_MAP.as_bytes()) {
-            return fail(args, "write(/proc/self/gid_map)");
-        }
-    }
-    let open = |path: &std::ffi::CStr| {
-        // SAFETY: open(2) of a NUL-terminated path.
-        unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) }
-    };
-    args.user = open(c"/proc/self/ns/user");
-    if args.user < 0 {
-        return fail(args, "open(/proc/self/ns/user)");
-    }
-    args.network = open(c"/proc/self/ns/net");
-    if args.network < 0 {
-        return fail(args, "open(/proc/self/ns/net)");
-    }
-    0
-}
-
-/// `open` + `write` + `close`, async-signal-safe; whether all of `data` was written.
-fn write_file(path: &std::ffi::CStr, data: &[u8]) -> bool {
-    // SAFETY: open/write/close of a NUL-terminated path with a valid buffer.
-    unsafe {
-        let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
-        if fd < 0 {
-            return false;
-        }
-        let written = libc::write(fd, data.as_ptr().cast(), data.len());
-        libc::close(fd);
-        written == data.len() as isize
-    }
 }
 
 #[cfg(test)]

@@ -9,14 +9,8 @@ pub(crate) const IDENTITY_MAP: &str = "0 0 4294967295\n";
 /// Root alone: when rootless, the namespace above the test's maps only root (to the user).
 pub(crate) const ROOT_ONLY_MAP: &str = "0 0 1\n";
 
-/// Writes the uid and gid maps of the user namespace process `pid` is in, from this process
-/// in the namespace above it (a map other than "myself" needs a writer there with
-/// CAP_SETUID and CAP_SETGID over it).
-pub(crate) fn write_id_maps(pid: libc::pid_t, map: &str) -> SysResult<()> {
-    write_id_maps_of(&pid.to_string(), map)
-}
-
-/// [`write_id_maps`] for `/proc/<process>`, `self` included.
+/// Writes the uid and gid maps of the user namespace `/proc/<process>` (`self` included) is
+/// in.
 pub(crate) fn write_id_maps_of(process: &str, map: &str) -> SysResult<()> {
     for file in ["uid_map", "gid_map"] {
         let path = format!("/proc/{process}/{file}");

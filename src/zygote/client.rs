@@ -4,7 +4,7 @@ use std::ffi::{CStr, CString};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 
 use super::wire::{Reply, Request};
-use super::{SOCKET_FD, ZYGOTE_VAR};
+use super::{Kind, SOCKET_FD, ZYGOTE_VAR};
 use crate::sys::{self, Child, Errno, FdMap, Namespaces, Spawn, SysError, SysResult};
 
 /// A running zygote: dropping it closes its socket (it exits) and reaps it.
@@ -16,8 +16,9 @@ pub(crate) struct Zygote {
 }
 
 impl Zygote {
-    /// Starts a zygote: `exe` again, with the runner's environment, stderr and no stdout.
-    pub(crate) fn start(exe: &CStr) -> SysResult<Zygote> {
+    /// Starts a zygote of `kind`: `exe` again, with the runner's environment, stderr and no
+    /// stdout.
+    pub(crate) fn start(exe: &CStr, kind: Kind) -> SysResult<Zygote> {
         let (ours, theirs) = sys::socketpair()?;
         let devnull = sys::open_devnull()?;
         let fds = [
@@ -48,7 +49,7 @@ impl Zygote {
                 CString::new(var).ok()
             })
             .collect();
-        envp.push(CString::new(format!("{ZYGOTE_VAR}=1")).expect("no NUL"));
+        envp.push(CString::new(format!("{ZYGOTE_VAR}={}", kind.value())).expect("no NUL"));
         let argv = [exe.to_owned(), c"--isolated-child".into()];
         let process = sys::spawn_in_namespaces(&Spawn {
             exe,
@@ -58,6 +59,7 @@ impl Zygote {
             namespaces: Namespaces::none(),
             user: None,
             cgroup_procs: &[],
+            namespace_pair: false,
         })?;
         Ok(Zygote {
             socket: ours,
@@ -76,6 +78,7 @@ impl Zygote {
             }),
             targets: spawn.fds.iter().map(|m| m.target).collect(),
             envp: spawn.envp.to_vec(),
+            pair: spawn.namespace_pair,
         };
         let attached: Vec<RawFd> = spawn
             .fds

@@ -30,8 +30,37 @@ pub(crate) use client::Zygote;
 pub(crate) use serve::serve;
 
 /// Set in a zygote's environment: [`run_if_child`](crate::child::run_if_child) serves
-/// requests on [`SOCKET_FD`] instead of running a test.
+/// requests on [`SOCKET_FD`] instead of running a test. Its value is a [`Kind`]'s.
 pub(crate) const ZYGOTE_VAR: &str = "__ISOLATED_ZYGOTE";
+
+/// Which tests a zygote forks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Tests with the default syscall filter, which the zygote installs once in itself and
+    /// every test it forks inherits (see `child/syscall_filter.rs`).
+    Filtered,
+    /// `privileged` tests, and those whose `caps` let a filtered call through: no filter
+    /// (they install their own, if any).
+    Unfiltered,
+}
+
+impl Kind {
+    /// The value of [`ZYGOTE_VAR`].
+    fn value(self) -> &'static str {
+        match self {
+            Kind::Filtered => "filtered",
+            Kind::Unfiltered => "unfiltered",
+        }
+    }
+
+    /// The kind a [`ZYGOTE_VAR`] value names.
+    pub(crate) fn of(value: &std::ffi::OsStr) -> Kind {
+        match value.to_str() {
+            Some("filtered") => Kind::Filtered,
+            _ => Kind::Unfiltered,
+        }
+    }
+}
 /// The zygote's end of the runner's socket.
 pub(crate) const SOCKET_FD: i32 = 3;
 /// Set to `0`, starts every test with an exec of its own instead of from a zygote.

@@ -15,6 +15,9 @@ pub(super) struct Request {
     pub targets: Vec<i32>,
     /// The new process's whole environment.
     pub envp: Vec<CString>,
+    /// The test needs a user and network namespace pair: the zygote hands over the one it
+    /// made ahead (see `sys/namespace_pair.rs`).
+    pub pair: bool,
 }
 
 /// The answer: the new process's pid (its pidfd attached), or why there is none.
@@ -42,6 +45,7 @@ impl Request {
         for var in &self.envp {
             put_bytes(&mut out, var.as_bytes());
         }
+        put_u32(&mut out, self.pair as u32);
         out
     }
 
@@ -57,12 +61,14 @@ impl Request {
         let envp = (0..input.u32()?)
             .map(|_| input.cstring())
             .collect::<Result<_, _>>()?;
+        let pair = input.u32()? != 0;
         input.end()?;
         Ok(Request {
             namespaces,
             user,
             targets,
             envp,
+            pair,
         })
     }
 }
@@ -159,6 +165,7 @@ mod tests {
             user: Some((c"0 1000 1\n".into(), c"0 100 1\n".into())),
             targets: vec![0, 3, 4],
             envp: vec![c"PATH=/bin".into(), c"EMPTY=".into()],
+            pair: true,
         };
         assert_eq!(Request::decode(&request.encode()), Ok(request));
         let plain = Request {
@@ -166,6 +173,7 @@ mod tests {
             user: None,
             targets: vec![],
             envp: vec![],
+            pair: false,
         };
         assert_eq!(Request::decode(&plain.encode()), Ok(plain));
         for reply in [

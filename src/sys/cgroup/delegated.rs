@@ -109,6 +109,7 @@ mod tests {
             controllers: controllers.iter().map(|c| c.to_string()).collect(),
             at_root: root == "/",
             root: PathBuf::from(root),
+            nsdelegate: controllers.is_empty(),
         }
     }
 

@@ -52,6 +52,10 @@ pub(super) struct Hierarchy {
     pub controllers: Vec<Controller>,
     /// A v1 `freezer` hierarchy, used to stop processes before killing them.
     pub freezer: bool,
+    /// Whether a test's [leaf](super::group::LEAF) may serve the next test: a test can change
+    /// nothing of it the next would see. So on v1, which a test's user namespace cannot mount,
+    /// and on v2 with `nsdelegate`.
+    pub leaf_kept: bool,
 }
 
 /// Where the tests' groups would go, worked out from files only: nothing is made or moved.
@@ -102,6 +106,7 @@ impl Layout {
                     parent: base,
                     unified: true,
                     freezer: false,
+                    leaf_kept: mount.nsdelegate,
                 }),
                 Err(why) => unified_refused = Some(why),
             }
@@ -198,6 +203,7 @@ impl Layout {
             unified: false,
             controllers: vec![controller],
             freezer: false,
+            leaf_kept: true,
         });
     }
 
@@ -211,6 +217,7 @@ impl Layout {
             unified: false,
             controllers: Vec::new(),
             freezer: true,
+            leaf_kept: true,
         });
     }
 }
@@ -286,6 +293,7 @@ impl Cgroups {
             unified: true,
             controllers: enabled,
             freezer: false,
+            leaf_kept: place.leaf_kept,
         })
     }
 

@@ -36,6 +36,14 @@ pub(super) fn open_procs(path: &Path) -> SysResult<OwnedFd> {
     nix::fcntl::open(path, OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty()).op_at("open", path)
 }
 
+/// The link count of `path`: for a cgroup directory, 2 plus its child groups.
+pub(super) fn link_count(path: &Path) -> SysResult<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path)
+        .map(|m| m.nlink())
+        .map_err(|e| io_error("stat", path, e))
+}
+
 /// `mkdir(path, 0755)`; `Ok(false)` when it already existed.
 pub(super) fn mkdir(path: &Path) -> SysResult<bool> {
     match nix::unistd::mkdir(path, Mode::from_bits_truncate(0o755)) {

@@ -7,7 +7,7 @@
 //! `nsdelegate` protects them): with the limits one level up, outside its namespace, it
 //! cannot raise them.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -30,7 +30,9 @@ const REMOVE_PATIENCE: Duration = Duration::from_secs(2);
 pub(crate) struct TestCgroup {
     name: String,
     pub(super) members: Vec<Member>,
-    procs: Vec<OwnedFd>,
+    /// Each member's [`LEAF`]'s `cgroup.procs`, open; `None` where the leaf is gone (to be
+    /// made again for the next test: see [`Self::retire_leaves`]).
+    leaves: Vec<Option<OwnedFd>>,
     removed: bool,
     /// The limits set on the group.
     pub(super) limits: ResolvedLimits,
@@ -43,6 +45,8 @@ pub(super) struct Member {
     pub unified: bool,
     pub controllers: Vec<Controller>,
     pub freezer: bool,
+    /// See [`Hierarchy::leaf_kept`].
+    pub leaf_kept: bool,
 }
 
 impl Cgroups {
@@ -57,7 +61,7 @@ impl Cgroups {
         let mut group = TestCgroup {
             name: format!("{}-{n}", fs::own_pid()),
             members: Vec::new(),
-            procs: Vec::new(),
+            leaves: Vec::new(),
             removed: false,
             limits: *limits,
         };
@@ -84,15 +88,15 @@ impl TestCgroup {
     /// One `cgroup.procs` per hierarchy, open `O_WRONLY | O_CLOEXEC`. The test's first process
     /// writes `"0"` into each ([`super::join`]: async-signal-safe) after `clone` and before
     /// `exec`, so it is in every group before it runs anything and all it starts is too.
-    pub(crate) fn procs_files(&self) -> &[OwnedFd] {
-        &self.procs
+    pub(crate) fn procs_files(&self) -> Vec<BorrowedFd<'_>> {
+        self.leaves.iter().flatten().map(AsFd::as_fd).collect()
     }
 
     /// Removes the group from every hierarchy, retrying for a while (2 s) as long as processes
     /// are still leaving it. Call it once the test's processes are gone ([`Self::kill_all`]).
     pub(crate) fn remove(mut self) -> SysResult<()> {
         self.removed = true;
-        self.procs.clear();
+        self.leaves.clear();
         let mut first_error = None;
         for member in &self.members {
             if let Err(e) = remove_dir(&member.dir, REMOVE_PATIENCE) {
@@ -111,7 +115,7 @@ impl TestCgroup {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
             members: vec![member],
-            procs: Vec::new(),
+            leaves: Vec::new(),
             removed: false,
             limits: ResolvedLimits::default(),
         }
@@ -126,6 +130,7 @@ impl TestCgroup {
             unified: hierarchy.unified,
             controllers: hierarchy.controllers.clone(),
             freezer: hierarchy.freezer,
+            leaf_kept: hierarchy.leaf_kept,
         });
         for setting in settings(hierarchy.unified, &hierarchy.controllers, limits) {
             match fs::write(&dir.join(setting.file), &setting.value) {
@@ -137,35 +142,54 @@ impl TestCgroup {
                 Ok(()) => {}
             }
         }
-        self.add_leaf(&dir)
-    }
-
-    /// Makes the [`LEAF`] of the group in `dir` and opens its `cgroup.procs`.
-    fn add_leaf(&mut self, dir: &Path) -> Result<(), CgroupError> {
-        let leaf = dir.join(LEAF);
-        fs::mkdir(&leaf).map_err(CgroupError::Create)?;
-        let procs = fs::open_procs(&leaf.join("cgroup.procs")).map_err(CgroupError::Create)?;
-        self.procs.push(procs);
+        self.leaves.push(Some(make_leaf(&dir)?));
         Ok(())
     }
 
-    /// Removes the [`LEAF`] in every hierarchy, with all below it: the test has ended.
-    pub(super) fn remove_leaf(&mut self) -> Result<(), CgroupError> {
-        self.procs.clear();
-        for member in &self.members {
-            remove_dir(&member.dir.join(LEAF), REMOVE_PATIENCE).map_err(CgroupError::Create)?;
+    /// The test has ended: each [`LEAF`] it could have changed for the next test is removed,
+    /// with all below it; the others stay, with their open `cgroup.procs`. A leaf stays if the
+    /// test was `confined` to its user namespace (a `privileged` one may mount and write any
+    /// hierarchy), the hierarchy keeps a leaf's files from the test ([`Member::leaf_kept`]),
+    /// and the test left it as it found it: no group below it, and on v2 no controller
+    /// enabled for one (a group that offers controllers may hold no process).
+    pub(super) fn retire_leaves(&mut self, confined: bool) -> Result<(), CgroupError> {
+        for (member, leaf) in self.members.iter().zip(&mut self.leaves) {
+            let dir = member.dir.join(LEAF);
+            if confined && member.leaf_kept && untouched(&dir, member.unified) {
+                continue;
+            }
+            *leaf = None;
+            remove_dir(&dir, REMOVE_PATIENCE).map_err(CgroupError::Create)?;
         }
         Ok(())
     }
 
-    /// A fresh [`LEAF`] in every hierarchy, for the next test.
-    pub(super) fn renew_leaf(&mut self) -> Result<(), CgroupError> {
-        let dirs: Vec<PathBuf> = self.members.iter().map(|m| m.dir.clone()).collect();
-        for dir in dirs {
-            self.add_leaf(&dir)?;
+    /// A fresh [`LEAF`] wherever [`Self::retire_leaves`] removed one, for the next test.
+    pub(super) fn renew_leaves(&mut self) -> Result<(), CgroupError> {
+        for (member, leaf) in self.members.iter().zip(&mut self.leaves) {
+            if leaf.is_none() {
+                *leaf = Some(make_leaf(&member.dir)?);
+            }
         }
         Ok(())
     }
+}
+
+/// Makes the [`LEAF`] of the group in `dir` and opens its `cgroup.procs`.
+fn make_leaf(dir: &Path) -> Result<OwnedFd, CgroupError> {
+    let leaf = dir.join(LEAF);
+    fs::mkdir(&leaf).map_err(CgroupError::Create)?;
+    fs::open_procs(&leaf.join("cgroup.procs")).map_err(CgroupError::Create)
+}
+
+/// Whether the leaf at `dir` is as the harness made it: no group below it (a cgroup
+/// directory's link count is 2 plus its subdirectories) and, on v2, no controller enabled in
+/// its `cgroup.subtree_control`.
+fn untouched(dir: &Path, unified: bool) -> bool {
+    let no_groups = fs::link_count(dir).is_ok_and(|links| links == 2);
+    no_groups
+        && (!unified
+            || fs::read(&dir.join("cgroup.subtree_control")).is_ok_and(|c| c.trim().is_empty()))
 }
 
 impl Drop for TestCgroup {

@@ -17,6 +17,9 @@ pub(super) struct CgroupMount {
     /// The group of the hierarchy it shows (`/`, or `/docker/abc` for a subtree): paths in
     /// `/proc/self/cgroup` are below the hierarchy's root, so below this one at the mount point.
     pub root: PathBuf,
+    /// v2's `nsdelegate`: a cgroup namespace's root group's files (but `cgroup.procs`,
+    /// `cgroup.threads`, `cgroup.subtree_control`) cannot be written from inside it.
+    pub nsdelegate: bool,
 }
 
 /// Every cgroup and cgroup2 mount in `mountinfo`, in order.
@@ -53,6 +56,7 @@ fn parse_line(line: &str) -> Option<CgroupMount> {
         controllers,
         at_root: root == "/",
         root: PathBuf::from(unescape_mountinfo(root)),
+        nsdelegate: unified && super_opts.split(',').any(|o| o == "nsdelegate"),
     })
 }
 
@@ -120,6 +124,7 @@ mod tests {
             "name=systemd is no controller"
         );
         assert!(mounts[3].unified && mounts[3].controllers.is_empty());
+        assert!(mounts[3].nsdelegate && !mounts[1].nsdelegate);
         assert_eq!(mounts[4].mount_point, PathBuf::from("/mnt/my cg"));
         assert!(!mounts[4].at_root);
         assert_eq!(mounts[4].root, PathBuf::from("/docker/abc"));

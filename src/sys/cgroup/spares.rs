@@ -2,11 +2,13 @@
 //!
 //! Making a test's group and removing it again are among the dearest steps of a test (a
 //! `mkdir` and an `rmdir` in each hierarchy, each under the kernel's `cgroup_mutex`, and the
-//! limits written). A test that ended cleanly gives its group back instead: its [`LEAF`], the
-//! only part the test could see or change, is removed with whatever the test made below it,
-//! and the next test with the same limits gets a fresh leaf in the same group. A group is
-//! kept only if it is empty and its counters are clean (no OOM kill, no fork refused at the
-//! pids limit), so each test still reads its own events from zero.
+//! limits written, and the kernel's work freeing a group afterwards). A test that ended
+//! cleanly gives its group back instead, and the next test with the same limits runs in it.
+//! Its [`LEAF`], the only part the test could see or change, stays too where the test could
+//! not have changed it (see `TestCgroup::retire_leaves`); else it is removed with whatever
+//! the test made below it, and made again. A group is kept only if it is empty and its
+//! counters are clean (no OOM kill, no fork refused at the pids limit), so each test still
+//! reads its own events from zero.
 //!
 //! [`LEAF`]: super::group::LEAF
 
@@ -45,19 +47,24 @@ impl Spares {
 }
 
 impl Cgroups {
-    /// A kept group with exactly `limits`, with a fresh leaf; `None` if there is none (or
-    /// renewing it failed, and it was removed).
+    /// A kept group with exactly `limits`, with its leaves; `None` if there is none (or
+    /// renewing a leaf failed, and it was removed).
     pub(super) fn reuse(&self, limits: &ResolvedLimits) -> Option<TestCgroup> {
         let mut group = self.spares.take(limits)?;
-        group.renew_leaf().ok()?;
+        group.renew_leaves().ok()?;
         Some(group)
     }
 
     /// Takes back the group of a test that has ended, with clean counters (the caller read
-    /// them): its leaf is removed now, the group kept for [`Cgroups::create`]. On an error
-    /// the group is removed instead.
-    pub(crate) fn give_back(&self, mut group: TestCgroup) -> Result<(), CgroupError> {
-        group.remove_leaf()?;
+    /// them): the leaves it may have changed are removed now, the group kept for
+    /// [`Cgroups::create`]. `confined`: the test ran in a user namespace of its own. On an
+    /// error the group is removed instead.
+    pub(crate) fn give_back(
+        &self,
+        mut group: TestCgroup,
+        confined: bool,
+    ) -> Result<(), CgroupError> {
+        group.retire_leaves(confined)?;
         self.spares.put(group);
         Ok(())
     }

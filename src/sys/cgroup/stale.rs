@@ -32,6 +32,7 @@ impl Cgroups {
                     unified: hierarchy.unified,
                     controllers: Vec::new(),
                     freezer: hierarchy.freezer,
+                    leaf_kept: false,
                 });
                 match stale.kill_all().and_then(|()| stale.remove()) {
                     Ok(()) => removed += 1,

@@ -2,6 +2,7 @@
 //! it and the v2 code paths its unified hierarchy allows. Every group is removed, even when a
 //! test fails (the `Subject` and `TestCgroup` guards).
 
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 use std::sync::OnceLock;
@@ -41,6 +42,7 @@ fn v1_only(first: u64) -> Option<Cgroups> {
         unified: false,
         controllers: Vec::new(),
         freezer: true,
+        leaf_kept: true,
     });
     Some(Cgroups::with(hierarchies, AtomicU64::new(first)))
 }
@@ -139,7 +141,7 @@ fn a_group_has_the_limits_and_goes_away() {
 }
 
 #[test]
-fn a_clean_group_is_reused_with_a_fresh_leaf() {
+fn a_clean_group_is_reused_and_its_leaf_only_if_untouched() {
     let _groups = Groups::read();
     let cgroups = Cgroups::with(cgroups().hierarchies.clone(), AtomicU64::new(1 << 40));
     let group = cgroups.create(&LIMITS).unwrap();
@@ -150,7 +152,7 @@ fn a_clean_group_is_reused_with_a_fresh_leaf() {
     for dir in &dirs {
         fs::mkdir(&leaf(dir).join("made-by-the-test")).unwrap();
     }
-    cgroups.give_back(group).unwrap();
+    cgroups.give_back(group, true).unwrap();
     for dir in &dirs {
         assert!(dir.exists() && !leaf(dir).exists(), "{}", dir.display());
     }
@@ -170,7 +172,20 @@ fn a_clean_group_is_reused_with_a_fresh_leaf() {
     assert_ne!(other.name(), name, "other limits get a group of their own");
     other.remove().unwrap();
 
-    cgroups.give_back(again).unwrap();
+    // Left as it was found, a leaf stays where the hierarchy keeps the test's hands off it;
+    // after a privileged test, never.
+    let inode = |dir: &PathBuf| std::fs::metadata(leaf(dir)).map(|m| m.ino()).ok();
+    let before: Vec<_> = dirs.iter().map(inode).collect();
+    cgroups.give_back(again, true).unwrap();
+    let kept = cgroups.create(&LIMITS).unwrap();
+    for ((dir, member), before) in dirs.iter().zip(&kept.members).zip(&before) {
+        let same = inode(dir) == *before;
+        assert_eq!(same, member.leaf_kept, "{}", dir.display());
+    }
+    cgroups.give_back(kept, false).unwrap();
+    for dir in &dirs {
+        assert!(!leaf(dir).exists(), "{}", dir.display());
+    }
     cgroups.remove_spares();
     assert_removed(&dirs);
 }
