@@ -118,6 +118,8 @@ pub struct TestDef {
     pub manifest_dir: &'static str,
     /// `crate_dir = false` turns off the crate's directory, read-only at its own path.
     pub crate_dir: bool,
+    /// `keep = true`: a failure leaves the test's environment running, to be entered.
+    pub keep: bool,
     /// `#[should_panic]`.
     pub should_panic: ShouldPanic,
     /// `#[ignore]`.
@@ -171,6 +173,7 @@ impl TestDef {
             devices: &[],
             manifest_dir: "/",
             crate_dir: true,
+            keep: false,
             should_panic: ShouldPanic::No,
             ignore: Ignore::No,
             body: || Ok(()),

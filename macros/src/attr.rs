@@ -6,9 +6,9 @@ use syn::punctuated::Punctuated;
 use syn::{Expr, ExprLit, Lit, LitStr, Meta, Token};
 
 use crate::errors::Errors;
-use crate::{duration, limits, validate};
+use crate::{duration, limits, memory, validate};
 
-const KEYS: [&str; 15] = [
+const KEYS: [&str; 17] = [
     "rootfs",
     "hostname",
     "timeout",
@@ -24,6 +24,8 @@ const KEYS: [&str; 15] = [
     "privileged",
     "devices",
     "crate_dir",
+    "keep",
+    "runtime",
 ];
 
 /// What the keys asked for, with the documented defaults for the rest.
@@ -55,6 +57,51 @@ pub(crate) struct Config {
     pub(crate) devices: Vec<String>,
     /// `crate_dir = false`: no crate directory at its own path.
     pub(crate) crate_dir: bool,
+    /// `keep = true`: the test's environment outlives a failure, to be entered.
+    pub(crate) keep: bool,
+    /// `runtime = "tokio"`: what runs an `async fn` test; `None` for the default.
+    pub(crate) runtime: Option<Runtime>,
+}
+
+/// `runtime = ...`: the executor of an `async fn` test.
+pub(crate) enum Runtime {
+    /// `"tokio"`: tokio's current-thread runtime (the default, with the `tokio` feature).
+    Tokio,
+    /// `"tokio-multi"`: tokio's multi-thread runtime.
+    TokioMulti,
+    /// `path::to::block_on`: a function that takes the test's future and runs it to its end.
+    BlockOn(syn::Path),
+    /// A value already reported as wrong: nothing more to say about it.
+    Invalid,
+}
+
+impl PartialEq for Runtime {
+    fn eq(&self, other: &Runtime) -> bool {
+        use quote::ToTokens;
+        match (self, other) {
+            (Runtime::Tokio, Runtime::Tokio)
+            | (Runtime::TokioMulti, Runtime::TokioMulti)
+            | (Runtime::Invalid, Runtime::Invalid) => true,
+            (Runtime::BlockOn(a), Runtime::BlockOn(b)) => {
+                a.to_token_stream().to_string() == b.to_token_stream().to_string()
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Runtime {}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use quote::ToTokens;
+        match self {
+            Runtime::Tokio => f.write_str("Tokio"),
+            Runtime::TokioMulti => f.write_str("TokioMulti"),
+            Runtime::BlockOn(path) => write!(f, "BlockOn({})", path.to_token_stream()),
+            Runtime::Invalid => f.write_str("Invalid"),
+        }
+    }
 }
 
 impl Default for Config {
@@ -75,6 +122,8 @@ impl Default for Config {
             privileged: false,
             devices: Vec::new(),
             crate_dir: true,
+            keep: false,
+            runtime: None,
         }
     }
 }
@@ -152,6 +201,12 @@ fn apply(config: &mut Config, key: &str, value: &Expr, errors: &mut Errors) {
                 config.crate_dir = flag
             }
         }
+        "keep" => {
+            if let Some(flag) = flag(value, key, errors) {
+                config.keep = flag
+            }
+        }
+        "runtime" => config.runtime = runtime(value, errors),
         "pids" => config.pids = limits::pids(value, errors),
         "cpu" => config.cpu_millis = limits::cpu(value, errors),
         _ => apply_string(config, key, value, errors),
@@ -169,7 +224,7 @@ fn apply_string(config: &mut Config, key: &str, value: &Expr, errors: &mut Error
         "rootfs" => validate::rootfs(&text).map(|()| config.rootfs = text),
         "hostname" => validate::hostname(&text).map(|()| config.hostname = text),
         "net" => validate::net(&text).map(|()| config.net = text),
-        "memory" => limits::memory(&text).map(|bytes| config.memory = Some(bytes)),
+        "memory" => memory::memory(&text).map(|bytes| config.memory = Some(bytes)),
         _ => duration::parse_millis(&text).map(|ms| config.timeout_ms = ms),
     };
     if let Err(message) = checked {
@@ -244,7 +299,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
     rows[a.len()][b.len()]
 }
 
-/// A `true` or `false` (`privileged`, `crate_dir`).
+/// A `true` or `false` (`privileged`, `crate_dir`, `keep`).
 fn flag(value: &Expr, key: &str, errors: &mut Errors) -> Option<bool> {
     match value {
         Expr::Lit(ExprLit {
@@ -257,6 +312,36 @@ fn flag(value: &Expr, key: &str, errors: &mut Errors) -> Option<bool> {
                 format!("expected `true` or `false`, like {}", example(key)),
             );
             None
+        }
+    }
+}
+
+/// `runtime = "tokio"`, `"tokio-multi"`, or a path to a `block_on` function.
+fn runtime(value: &Expr, errors: &mut Errors) -> Option<Runtime> {
+    if let Expr::Path(path) = value {
+        if path.qself.is_none() && path.attrs.is_empty() {
+            return Some(Runtime::BlockOn(path.path.clone()));
+        }
+    }
+    let Some(lit) = string_literal(value) else {
+        errors.at(
+            value,
+            format!("expected a string or a path, like {}", example("runtime")),
+        );
+        return Some(Runtime::Invalid);
+    };
+    match lit.value().as_str() {
+        "tokio" => Some(Runtime::Tokio),
+        "tokio-multi" => Some(Runtime::TokioMulti),
+        other => {
+            errors.at(
+                lit,
+                format!(
+                    "unknown runtime `{other}`: \"tokio\" (current-thread), \"tokio-multi\", or \
+                     a path to your runtime's block_on, like `runtime = smol::block_on`"
+                ),
+            );
+            Some(Runtime::Invalid)
         }
     }
 }
@@ -289,6 +374,8 @@ fn example(key: &str) -> &'static str {
         "privileged" => "`privileged = true`",
         "devices" => "`devices = [\"/dev/net/tun\"]`",
         "crate_dir" => "`crate_dir = false`",
+        "keep" => "`keep = true`",
+        "runtime" => "`runtime = \"tokio-multi\"`",
         _ => "`env = [\"KEY=value\"]`",
     }
 }
@@ -372,7 +459,7 @@ mod tests {
             hostname
         ));
         let expected = [
-            "unknown key `foo` in #[isolated]; valid keys are: rootfs, hostname, timeout, env, net, copy, bins, bind, memory, pids, cpu, caps, privileged, devices, crate_dir",
+            "unknown key `foo` in #[isolated]; valid keys are: rootfs, hostname, timeout, env, net, copy, bins, bind, memory, pids, cpu, caps, privileged, devices, crate_dir, keep, runtime",
             "duplicate key `rootfs`",
             "expected a string, like `timeout = \"10s\"`",
             "invalid env entry `1=x`: the key must be letters, digits and '_', not starting with a digit",

@@ -8,7 +8,7 @@ use syn::{Item, ItemFn};
 use crate::attr::{self, Config};
 use crate::errors::Errors;
 use crate::libtest_attrs::{self, Ignore, Markers, ShouldPanic};
-use crate::signature;
+use crate::{runtime, signature};
 
 /// The whole expansion of `#[isolated(args)] item`.
 ///
@@ -23,8 +23,9 @@ pub(crate) fn isolated(args: TokenStream, item: TokenStream) -> TokenStream {
     let config = attr::parse(args, &mut errors);
     let markers = libtest_attrs::take(&mut func.attrs, &mut errors);
     signature::check(&func.sig, &mut errors);
+    let call = runtime::call(&func.sig, config.runtime.as_ref(), &mut errors);
     match errors.finish() {
-        Ok(()) => registration(&func, &config, &markers),
+        Ok(()) => registration(&func, &config, &markers, call),
         Err(all) => {
             let errors = all.to_compile_error();
             quote! { #errors #func }
@@ -43,8 +44,13 @@ fn not_a_function(item: TokenStream) -> TokenStream {
     quote! { #error #item }
 }
 
-/// The function followed by its `TestDef`.
-fn registration(func: &ItemFn, config: &Config, markers: &Markers) -> TokenStream {
+/// The function followed by its `TestDef`; `call` runs the function and gives its value.
+fn registration(
+    func: &ItemFn,
+    config: &Config,
+    markers: &Markers,
+    call: TokenStream,
+) -> TokenStream {
     let ident = &func.sig.ident;
     let name = ident.unraw().to_string();
     // `line!()` spanned at the name reports the line of the `fn`, not of the attribute.
@@ -65,6 +71,8 @@ fn registration(func: &ItemFn, config: &Config, markers: &Markers) -> TokenStrea
         privileged,
         devices,
         crate_dir,
+        keep,
+        runtime: _,
     } = config;
     let memory = limit(memory);
     let pids = limit(pids);
@@ -121,11 +129,12 @@ fn registration(func: &ItemFn, config: &Config, markers: &Markers) -> TokenStrea
                 devices: &[#(#devices),*],
                 manifest_dir: ::core::env!("CARGO_MANIFEST_DIR"),
                 crate_dir: #crate_dir,
+                keep: #keep,
                 should_panic: #should_panic,
                 ignore: #ignore,
                 body: {
                     fn __isolated_body() -> ::core::result::Result<(), ::std::string::String> {
-                        ::isolated::__private::IntoVerdict::into_verdict(#ident())
+                        ::isolated::__private::IntoVerdict::into_verdict(#call)
                     }
                     __isolated_body
                 },

@@ -13,6 +13,8 @@ mod errors;
 mod expand;
 mod libtest_attrs;
 mod limits;
+mod memory;
+mod runtime;
 mod signature;
 mod validate;
 

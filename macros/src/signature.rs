@@ -1,4 +1,5 @@
-//! The function's signature: a plain `fn NAME() -> R` that the runner can call.
+//! The function's signature: a plain `fn NAME() -> R` (or `async fn`, see `runtime.rs`) that
+//! the runner can call.
 
 use syn::Signature;
 
@@ -8,11 +9,6 @@ use crate::errors::Errors;
 pub(crate) fn check(sig: &Signature, errors: &mut Errors) {
     if let Some(token) = &sig.constness {
         errors.at(token, "#[isolated] test functions cannot be `const fn`");
-    }
-    if let Some(token) = &sig.asyncness {
-        let message = "async #[isolated] tests are not supported yet; \
-                       call a runtime's block_on inside the test";
-        errors.at(token, message);
     }
     if let Some(token) = &sig.unsafety {
         errors.at(token, "#[isolated] test functions cannot be `unsafe fn`");

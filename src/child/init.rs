@@ -5,6 +5,7 @@ use std::fs::File;
 use std::os::fd::FromRawFd;
 
 use super::{body, HANDSHAKE_FD, HOST_SIDE_DONE, NAMESPACES_READY, REPORT_FD};
+use crate::kept::Snapshot;
 use crate::net::{ADDR_VAR, HOST_ADDR_VAR, PREFIX_VAR};
 use crate::plan::{HostPaths, Network, Plan, Root, Veth};
 use crate::registry::{self, TestDef};
@@ -22,6 +23,8 @@ pub(super) struct Handoff {
     pub net: String,
     /// The test crate's directory now; empty: where it was compiled.
     pub crate_dir: String,
+    /// The environment may be kept after the body has ended.
+    pub keep: bool,
 }
 
 pub(super) fn run(handoff: Handoff) -> ! {
@@ -41,6 +44,8 @@ pub(super) fn run(handoff: Handoff) -> ! {
         fail(&mut report, "start a new session", e.to_string())
     }
     let found = match handoff.name.split_once(':') {
+        // `isolated run`'s test, made of the keys the runner passed.
+        _ if std::env::var_os(crate::adhoc::ADHOC_VAR).is_some() => crate::adhoc::from_env(),
         Some((position, name)) => match position.parse() {
             Ok(position) => registry::find_at(position, name),
             Err(_) => registry::find(&handoff.name),
@@ -58,13 +63,15 @@ pub(super) fn run(handoff: Handoff) -> ! {
         Ok(plan) => plan,
         Err((step, error)) => fail(&mut report, step, error),
     };
-    // `net = "veth"`: the runner makes the host's end once the namespaces exist.
-    let handshake = match &plan.network {
-        Network::Veth(_) => match sys::move_fd_out_of_the_way(HANDSHAKE_FD) {
+    // `net = "veth"`: the runner makes the host's end once the namespaces exist; a test
+    // that may be kept is told there, once its body has ended, whether to stay.
+    let veth = matches!(&plan.network, Network::Veth(_));
+    let control = match veth || handoff.keep {
+        true => match sys::move_fd_out_of_the_way(HANDSHAKE_FD) {
             Ok(fd) => Some(fd),
             Err(e) => fail(&mut report, "receive the runner's socket", e.to_string()),
         },
-        _ => None,
+        false => None,
     };
     // The test's own namespaces, owned by its own user namespace: what the build mounts is
     // locked once PID 1 is in them, and what the test administers is its own.
@@ -72,7 +79,8 @@ pub(super) fn run(handoff: Handoff) -> ! {
         own_network: plan.network != Network::Host,
         confined: !plan.privileged,
     };
-    let namespaces = match namespaces.prepare(sys::in_rootless_namespace()) {
+    let rootless = sys::in_rootless_namespace();
+    let namespaces = match namespaces.prepare(rootless) {
         Ok(prepared) => prepared,
         Err(e) => fail(
             &mut report,
@@ -80,7 +88,7 @@ pub(super) fn run(handoff: Handoff) -> ! {
             with_user_namespace_fix(e),
         ),
     };
-    if let Err(e) = sandbox::build(&plan) {
+    if let Err(e) = sandbox::build(&plan, rootless) {
         fail(&mut report, e.step, e.source.to_string())
     }
     if let Err(e) = namespaces.join_network() {
@@ -92,8 +100,10 @@ pub(super) fn run(handoff: Handoff) -> ! {
     if let Err(e) = namespaces.lock() {
         fail(&mut report, "create the test's namespaces", e.to_string())
     }
-    if let Some(Err(e)) = handshake.map(host_side) {
-        fail(&mut report, "wait for the runner's side", e)
+    if let (true, Some(control)) = (veth, &control) {
+        if let Err(e) = host_side(control) {
+            fail(&mut report, "wait for the runner's side", e)
+        }
     }
     if let Err(e) = sandbox::finish(&plan) {
         fail(&mut report, e.step, e.source.to_string())
@@ -109,7 +119,22 @@ pub(super) fn run(handoff: Handoff) -> ! {
             e.to_string(),
         )
     }
-    start_body(test, report)
+    // What a kept environment's description reads, opened while the paths are ours.
+    let keeper = match (handoff.keep, control) {
+        (true, Some(control)) => Some((control, Snapshot::prepare(writable_layer(&plan.root)))),
+        _ => None,
+    };
+    start_body(test, report, keeper)
+}
+
+/// Where the sandbox shows the root's writable layer, if it has one (see `sandbox::LAYERS`).
+fn writable_layer(root: &Root) -> Option<&'static std::path::Path> {
+    static TOP: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    let top = TOP.get_or_init(|| std::path::Path::new(sandbox::LAYERS).join("0"));
+    match root {
+        Root::Overlay { .. } | Root::Host => Some(top.as_path()),
+        Root::HostReadOnly => None,
+    }
 }
 
 /// The plan for `test`, with what must be read from the host before the sandbox hides it:
@@ -151,9 +176,9 @@ fn host_paths(test: &TestDef, handoff: &Handoff) -> Result<HostPaths, (&'static 
 }
 
 /// Tells the runner the namespaces exist and waits while it makes the host's end of the veth
-/// pair; the socket closes with this function.
-fn host_side(handshake: std::os::fd::OwnedFd) -> Result<(), String> {
-    let mut socket = File::from(handshake);
+/// pair.
+fn host_side(handshake: &std::os::fd::OwnedFd) -> Result<(), String> {
+    let mut socket = File::from(handshake.try_clone().map_err(|e| format!("dup: {e}"))?);
     use std::io::{Read, Write};
     socket
         .write_all(NAMESPACES_READY)
@@ -186,11 +211,22 @@ fn veth_environment(veth: &Veth) {
     std::env::set_var(PREFIX_VAR, veth.prefix_len.to_string());
 }
 
-fn start_body(test: &'static TestDef, mut report: File) -> ! {
+fn start_body(
+    test: &'static TestDef,
+    mut report: File,
+    keeper: Option<(std::os::fd::OwnedFd, Snapshot)>,
+) -> ! {
     // SAFETY: this process is single-threaded: it was just exec'd and started no thread.
     match unsafe { sys::fork() } {
-        Ok(Forked::Child) => body::run(test, report),
-        Ok(Forked::Parent(pid)) => supervise(pid, report),
+        Ok(Forked::Child) => {
+            // The runner's socket and the keeper's views are PID 1's alone.
+            drop(keeper);
+            body::run(test, report)
+        }
+        Ok(Forked::Parent(pid)) => match keeper {
+            Some((control, snapshot)) => super::keeper::supervise(pid, report, control, snapshot),
+            None => supervise(pid, report),
+        },
         Err(e) => fail(&mut report, "start the test body", e.to_string()),
     }
 }

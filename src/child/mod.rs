@@ -6,6 +6,7 @@
 
 mod body;
 mod init;
+pub(crate) mod keeper;
 pub(crate) mod privileges;
 pub(crate) mod syscall_filter;
 
@@ -17,10 +18,14 @@ pub(crate) const ROOT_VAR: &str = "__ISOLATED_ROOT";
 pub(crate) const NET_VAR: &str = "__ISOLATED_NET";
 /// The test crate's directory on the host now (where it was compiled, unless the run moved it).
 pub(crate) const CRATE_VAR: &str = "__ISOLATED_CRATE";
+/// `1`: the environment may be kept; PID 1 waits to be told once the body has ended (see
+/// `keeper.rs`).
+pub(crate) const KEEP_VAR: &str = "__ISOLATED_KEEP";
 /// The file descriptor the report pipe is installed at in the child.
 pub(crate) const REPORT_FD: i32 = 3;
-/// With `net = "veth"`, a socket to the runner: PID 1 says when the test's namespaces exist,
-/// and the runner answers once it has made the veth pair's host end.
+/// A socket to the runner, with `net = "veth"` or an environment that may be kept: PID 1 says
+/// when the test's namespaces exist, and the runner answers once it has made the veth pair's
+/// host end; PID 1 of a test that may be kept is told there whether to stay.
 pub(crate) const HANDSHAKE_FD: i32 = 4;
 /// PID 1 to the runner: the test's namespaces exist.
 pub(crate) const NAMESPACES_READY: &[u8] = b"namespaces";
@@ -37,11 +42,16 @@ pub fn run_if_child() {
     };
     // The runner kept every signal blocked across the exec; a test starts with none blocked.
     crate::sys::unblock_all_signals();
+    // Named after the test binary in `ps`, not after /proc/self/exe, the path it ran by.
+    if let Some(path) = std::env::args_os().next() {
+        crate::sys::set_process_name(&path);
+    }
     let handoff = init::Handoff {
         name: name.to_string_lossy().into_owned(),
         root: take_var(ROOT_VAR),
         net: take_var(NET_VAR),
         crate_dir: take_var(CRATE_VAR),
+        keep: take_var(KEEP_VAR) == "1",
     };
     std::env::remove_var(TEST_VAR);
     init::run(handoff)

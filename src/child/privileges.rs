@@ -95,7 +95,7 @@ impl PrivilegeError {
 
 /// Cuts this process's capabilities to what `test` may hold; its children inherit the result.
 pub(crate) fn restrict(test: &TestDef) -> Result<(), PrivilegeError> {
-    let wanted = wanted(test.caps, test.net);
+    let wanted = wanted_by(test);
     let held = sys::capget()?;
     if let Some(name) = added(test.caps).find(|&name| !held.permitted.contains(number(name))) {
         let cap = sys::cap_name(number(name));
@@ -144,6 +144,15 @@ pub(crate) fn shares_the_zygote_filter(test: &TestDef) -> bool {
         && syscall_filter::blocked_for(wanted(test.caps, test.net)) == syscall_filter::shared()
 }
 
+/// What `test` holds: the default set, or with `privileged = true` every capability (it is
+/// the host's root: mounting block devices, `acct`, BPF, perf), changed by its `caps`.
+pub(crate) fn wanted_by(test: &TestDef) -> CapSet {
+    match test.privileged {
+        true => changed(CapSet(u64::MAX), test.caps),
+        false => wanted(test.caps, test.net),
+    }
+}
+
 /// The default set for `net`, changed by the `caps` entries (`+NAME`, `-NAME`) in order.
 pub(crate) fn wanted(caps: &[&str], net: Net) -> CapSet {
     let mut set = KEPT
@@ -153,13 +162,15 @@ pub(crate) fn wanted(caps: &[&str], net: Net) -> CapSet {
         // The host's own network: its links, routes and firewall.
         set = set.without(number("NET_ADMIN"));
     }
-    for entry in caps {
-        set = match entry.split_at(1) {
-            ("+", name) => set.with(number(name)),
-            (_, name) => set.without(number(name)),
-        };
-    }
-    set
+    changed(set, caps)
+}
+
+/// `set` with the `caps` entries applied in order.
+fn changed(set: CapSet, caps: &[&str]) -> CapSet {
+    caps.iter().fold(set, |set, entry| match entry.split_at(1) {
+        ("+", name) => set.with(number(name)),
+        (_, name) => set.without(number(name)),
+    })
 }
 
 fn added<'a>(caps: &'a [&'static str]) -> impl Iterator<Item = &'static str> + 'a {

@@ -48,6 +48,13 @@ pub(crate) struct Entry {
     pub why: &'static str,
 }
 
+impl Entry {
+    /// Whether nothing current makes this call.
+    pub(crate) fn obsolete(&self) -> bool {
+        self.why == OBSOLETE
+    }
+}
+
 const fn entry(name: &'static str, nr: libc::c_long, reallow: Reallow, why: &'static str) -> Entry {
     Entry {
         name,

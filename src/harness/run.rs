@@ -43,13 +43,33 @@ enum Event {
     Finished(usize, Option<Outcome>, Duration),
 }
 
-/// Lists or runs `trials` as `args` asks, printing libtest's output to stdout.
-pub fn run(args: &Arguments, trials: Vec<Trial>) -> Conclusion {
+/// Lists or runs `trials` as `args` asks, printing libtest's output to stdout. `before` runs
+/// once before the first trial, with the names of those that will run, if any is to; its
+/// error is printed and ends the run (exit code 101) before any trial starts.
+pub fn run(
+    args: &Arguments,
+    trials: Vec<Trial>,
+    before: &mut dyn FnMut(&[&str]) -> Result<(), String>,
+) -> Conclusion {
     let (selected, filtered_out) = select(args, trials);
     let outcome = open_log(args).and_then(|mut log| {
         if args.list {
             list::print(args.format, &selected, &mut io::stdout(), &mut log)?;
             return Ok(Conclusion::default());
+        }
+        let running: Vec<&str> = selected
+            .iter()
+            .filter(|s| s.runs)
+            .map(|s| s.trial.name.as_str())
+            .collect();
+        if !running.is_empty() {
+            if let Err(e) = before(&running) {
+                eprintln!("error: {e}");
+                return Ok(Conclusion {
+                    failed: 1,
+                    ..Conclusion::default()
+                });
+            }
         }
         run_selected(args, selected, filtered_out, log)
     });

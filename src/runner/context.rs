@@ -17,6 +17,9 @@ use crate::sys::cgroup::Placement;
 
 pub(super) struct RunContext {
     pub exe: CString,
+    /// The test's `argv`: the test binary's path (for `ps`, and `std::env::args()` in a test),
+    /// then the marker of a re-executed child.
+    pub argv: [CString; 2],
     /// Tests start from a zygote per runner thread (else each by an exec of its own).
     pub zygotes: bool,
     devnull: Result<OwnedFd, String>,
@@ -32,6 +35,8 @@ pub(super) struct RunContext {
     pub cgroups: Result<crate::sys::cgroup::Cgroups, String>,
     /// Physical memory, for the default memory limit.
     pub physical_memory: u64,
+    /// `isolated run`: the keys of its one test, which PID 1 makes again.
+    pub adhoc: Option<crate::adhoc::Spec>,
 }
 
 impl RunContext {
@@ -47,6 +52,13 @@ impl RunContext {
         let relocation = super::relocation::Relocation::detect(Path::new(manifest_dir));
         RunContext {
             exe: CString::new("/proc/self/exe").expect("no NUL in a literal"),
+            argv: [
+                std::env::current_exe()
+                    .ok()
+                    .and_then(|p| CString::new(p.into_os_string().into_encoded_bytes()).ok())
+                    .unwrap_or_else(|| c"/proc/self/exe".into()),
+                c"--isolated-child".into(),
+            ],
             zygotes: crate::zygote::enabled(),
             devnull: sys::open_devnull().map_err(|e| format!("failed to open /dev/null: {e}")),
             nocapture,
@@ -57,6 +69,7 @@ impl RunContext {
             physical_memory: super::limits::physical(),
             fixtures: Memo::new(),
             additions: Memo::new(),
+            adhoc: None,
         }
     }
 

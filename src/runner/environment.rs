@@ -5,6 +5,7 @@ use std::ffi::CString;
 use crate::child::{CRATE_VAR, NET_VAR, ROOT_VAR, TEST_VAR};
 use crate::registry::TestDef;
 
+/// `PATH` in a fixture root: a distribution's usual directories.
 const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 /// Passed through from the runner's environment when set.
 const PASSED_THROUGH: [&str; 2] = ["RUST_BACKTRACE", "RUST_LOG"];
@@ -26,7 +27,7 @@ pub(super) fn for_test(
         (ROOT_VAR.into(), root.into()),
         (NET_VAR.into(), net.into()),
         (CRATE_VAR.into(), crate_dir.to_string_lossy().into_owned()),
-        ("PATH".into(), PATH.into()),
+        ("PATH".into(), path(test.rootfs)),
         ("HOME".into(), "/root".into()),
         ("TERM".into(), term),
         ("HOSTNAME".into(), test.hostname.into()),
@@ -44,4 +45,13 @@ pub(super) fn for_test(
     vars.into_iter()
         .filter_map(|(k, v)| CString::new(format!("{k}={v}")).ok())
         .collect()
+}
+
+/// On the host's root, the runner's own `PATH` (the tools of `cargo test`'s shell, `cargo`
+/// itself in `~/.cargo/bin`, are where it says); in a fixture root, the usual directories.
+fn path(rootfs: &str) -> String {
+    match rootfs {
+        "host" | "host-ro" => std::env::var("PATH").unwrap_or_else(|_| PATH.to_string()),
+        _ => PATH.to_string(),
+    }
 }

@@ -20,7 +20,7 @@ use crate::sys::{self, Child, Netlink, SysError, SysResult};
 /// Returns without error if PID 1 ended first: its report says why.
 pub(super) fn make_veth(
     child: &Child,
-    handshake: OwnedFd,
+    handshake: &OwnedFd,
     veth: &Veth,
     timeout: Duration,
 ) -> SysResult<()> {
@@ -31,7 +31,7 @@ pub(super) fn make_veth(
             nix::errno::Errno::ETIMEDOUT,
         ));
     }
-    let mut socket = File::from(handshake);
+    let mut socket = File::from(handshake.try_clone().map_err(|e| io_error("dup", e))?);
     let mut message = [0u8; 32];
     let n = socket
         .read(&mut message)

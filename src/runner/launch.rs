@@ -1,9 +1,9 @@
 //! Starting one test's environment and waiting for it.
 
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
 
-use super::collect::{collect, Finished};
+use super::collect::{collect, Collected, Until};
 use super::context::RunContext;
 use super::host_side;
 use super::limits::{self, Confinement};
@@ -12,6 +12,7 @@ use super::veth;
 use super::{environment, verdict};
 use crate::child::{HANDSHAKE_FD, REPORT_FD};
 use crate::harness::Outcome;
+use crate::kept::Keep;
 use crate::plan::Network;
 use crate::registry::{Net, TestDef};
 use crate::sys::{self, FdMap, Namespaces, Spawn, UserMapping};
@@ -46,15 +47,40 @@ fn run_or_refuse(context: &RunContext, test: &'static TestDef) -> Result<Outcome
         root: root.encode(),
         network,
         user: privileges.rootless(),
+        keep: Keep::of(test),
     };
     let confinement = Confinement::new(&context.cgroups, &test.limits, context.physical_memory)
         .map_err(|e| format!("failed to set up the test's resource limits: {e}"))?;
-    let finished = launch(context, test, &handoff, &confinement).map_err(|e| {
+    let started = |e: sys::SysError| {
         format!(
             "failed to start the test environment: {e}{}",
             spawn_hint(&e)
         )
-    })?;
+    };
+    let (collected, control) = launch(context, test, &handoff, &confinement).map_err(started)?;
+    let finished = match (collected, control, handoff.keep) {
+        (Collected::Ended(finished), _, _) => finished,
+        (Collected::Paused(paused), Some(control), Some(keep)) => {
+            let outcome = {
+                let (resolved, breaches) = confinement.so_far();
+                verdict::judge(test, paused.so_far(), !context.nocapture, |reason| {
+                    limits::explain(reason, &test.limits, &resolved, breaches)
+                })
+            };
+            if keep.keeps(matches!(outcome, Outcome::Failed { .. })) {
+                let kept = super::keep::Environment {
+                    paused,
+                    control,
+                    confinement,
+                    lease,
+                };
+                return Ok(super::keep::keep(context, test, kept, outcome));
+            }
+            super::keep::let_go(&control);
+            paused.finish().map_err(started)?
+        }
+        (Collected::Paused(paused), _, _) => paused.finish().map_err(started)?,
+    };
     drop(lease);
     let (resolved, breaches) = confinement.end(&context.cgroups, !test.privileged);
     Ok(verdict::judge(
@@ -71,19 +97,26 @@ struct Handoff<'a> {
     network: Network,
     /// Rootless: the user namespace's mapping.
     user: Option<&'a UserMapping>,
+    /// Whether the environment may be kept after the verdict.
+    keep: Option<Keep>,
 }
 
+/// Starts the environment and waits for it; the runner's end of the control socket, for a
+/// test whose environment may be kept.
 fn launch(
     context: &RunContext,
     test: &TestDef,
     handoff: &Handoff,
     confinement: &Confinement,
-) -> sys::SysResult<Finished> {
+) -> sys::SysResult<(Collected, Option<OwnedFd>)> {
     let devnull = context.devnull()?;
     let (report_read, report_write) = sys::pipe()?;
-    // Only the host's end of a veth pair needs the runner while PID 1 builds the sandbox.
+    // A socket to PID 1: the host's end of a veth pair needs the runner while PID 1 builds
+    // the sandbox, and a test that may be kept waits, once its body has ended, to be told.
     let veth = matches!(handoff.network, Network::Veth(_));
-    let handshake = veth.then(sys::socketpair).transpose()?;
+    let handshake = (veth || handoff.keep.is_some())
+        .then(sys::socketpair)
+        .transpose()?;
     let output = if context.nocapture {
         None
     } else {
@@ -121,15 +154,24 @@ fn launch(
         target: 2,
     });
     let full_name = test.full_name();
-    let argv = [context.exe.clone(), c"--isolated-child".into()];
     let net = handoff.network.encode();
     let crate_dir = context
         .relocation
         .path(std::path::Path::new(test.manifest_dir));
-    let envp = environment::for_test(test, &full_name, &handoff.root, &net, &crate_dir);
+    let mut envp = environment::for_test(test, &full_name, &handoff.root, &net, &crate_dir);
+    if handoff.keep.is_some() {
+        let var = format!("{}=1", crate::child::KEEP_VAR);
+        envp.push(std::ffi::CString::new(var).expect("no NUL in a literal"));
+    }
+    if let Some(spec) = &context.adhoc {
+        let var = format!("{}={}", crate::adhoc::ADHOC_VAR, spec.encode());
+        envp.push(std::ffi::CString::new(var).map_err(|_| {
+            sys::SysError::new("isolated run: a NUL in a key", nix::errno::Errno::EINVAL)
+        })?);
+    }
     let spawn = Spawn {
         exe: &context.exe,
-        argv: &argv,
+        argv: &context.argv,
         envp: &envp,
         fds: &fds,
         namespaces: Namespaces::for_sandbox(handoff.user.is_some()),
@@ -150,14 +192,26 @@ fn launch(
     // Only the child may hold the write ends now, so EOF means it is gone.
     drop(report_write);
     let timeout = Duration::from_millis(test.timeout_ms);
-    if let (Some((ours, theirs)), Network::Veth(veth)) = (handshake, &handoff.network) {
-        drop(theirs);
-        host_side::make_veth(&child, ours, veth, timeout)?;
+    let control = handshake.map(|(ours, _theirs)| ours);
+    if let (Some(control), Network::Veth(veth)) = (&control, &handoff.network) {
+        host_side::make_veth(&child, control, veth, timeout)?;
     }
     let output_read = output.map(|(read, _write)| read);
-    collect(child, report_read, output_read, timeout, || {
-        let _ = confinement.kill_all();
-    })
+    let until = match handoff.keep {
+        Some(_) => Until::BodyEnded,
+        None => Until::Exit,
+    };
+    let collected = collect(
+        child,
+        report_read,
+        output_read,
+        timeout,
+        || {
+            let _ = confinement.kill_all();
+        },
+        until,
+    )?;
+    Ok((collected, control))
 }
 
 /// The fix, when starting an environment fails for a reason of the machine's.

@@ -14,11 +14,13 @@ use crate::sys::cgroup::{
 };
 use crate::sys::SysResult;
 
-/// The cgroups of this run: detected once, after removing the groups killed runs left. `Err`
-/// says why there are none (no cgroup filesystem): tests then run without limits.
-pub(super) fn cgroups_for_run(placement: Placement) -> Result<Cgroups, String> {
+/// The cgroups of this run: detected once, after removing the groups killed runs left (but
+/// those of environments kept for a while after their run). `Err` says why there are none (no
+/// cgroup filesystem): tests then run without limits.
+pub(crate) fn cgroups_for_run(placement: Placement) -> Result<Cgroups, String> {
     let cgroups = Cgroups::detect(placement).map_err(|e| error_chain(&e))?;
-    if let Err(e) = cgroups.remove_stale() {
+    let spare = crate::kept::sweep();
+    if let Err(e) = cgroups.remove_stale(&spare) {
         eprintln!("warning: failed to remove the cgroups an earlier, killed run left: {e}");
     }
     Ok(cgroups)
@@ -85,6 +87,28 @@ impl Confinement {
     pub(super) fn kill_all(&self) -> SysResult<()> {
         self.killed.store(true, Ordering::Relaxed);
         self.group.as_ref().map_or(Ok(()), TestCgroup::kill_all)
+    }
+
+    /// What the limits are and have done so far, for a test whose environment is still there.
+    pub(super) fn so_far(&self) -> (ResolvedLimits, Breaches) {
+        let breaches = self.group.as_ref().map(Breaches::of).unwrap_or_default();
+        (self.resolved, breaches)
+    }
+
+    /// The group's directories, one per hierarchy (none without cgroups).
+    pub(super) fn dirs(&self) -> Vec<std::path::PathBuf> {
+        self.group
+            .as_ref()
+            .map(TestCgroup::paths)
+            .unwrap_or_default()
+    }
+
+    /// Leaves the group on the host, not removed: a kept environment that outlives the run
+    /// (the next run, or `isolated clean`, removes it once the environment is gone).
+    pub(super) fn leave(self) {
+        if let Some(group) = self.group {
+            group.leave();
+        }
     }
 
     /// Once the test has ended: what its limits did. The group is given back for the next

@@ -61,7 +61,7 @@ pub(super) fn start(spawn: &Spawn<'_>, kind: Option<Kind>) -> SysResult<Child> {
         loop {
             let zygote = match &mut *slot {
                 Some(zygote) => zygote,
-                None => slot.insert(Zygote::start(spawn.exe, kind)?),
+                None => slot.insert(Zygote::start(spawn.exe, spawn.argv, kind)?),
             };
             match zygote.spawn(spawn) {
                 Err(e) if !retried && matches!(e.errno, Errno::EPIPE | Errno::ECONNRESET) => {

@@ -9,6 +9,9 @@ use crate::registry::TestDef;
 use crate::report::{Ended, Message, Verdict};
 use crate::sys::{signal_name, ChildStatus};
 
+/// How a failure to build the sandbox begins.
+const SETUP_FAILED: &str = "failed to set up the sandbox";
+
 /// Pass, or fail with a reason; either way with the captured output.
 /// `captured`: the output was collected (else it went out live, `--nocapture`).
 pub(super) fn judge(
@@ -21,8 +24,12 @@ pub(super) fn judge(
     let Some(mut reason) = reason(test, &finished) else {
         return Outcome::Passed { output };
     };
-    // The hint looks at what the test printed as well as at the reason.
-    let hint = super::hint::withheld(test, &format!("{output}\n{reason}"));
+    // The hint looks at what the test printed as well as at the reason; not at a sandbox that
+    // failed to be built (the test was not confined yet).
+    let hint = match reason.starts_with(SETUP_FAILED) {
+        true => None,
+        false => super::hint::withheld(test, &format!("{output}\n{reason}")),
+    };
     // libtest says nothing after a panic's own lines: neither do we, but for what only we
     // know (a limit the test ran into, a hint).
     if told_by_the_panic_hook(&finished, captured.then_some(output.as_str())) {
@@ -64,9 +71,7 @@ fn reason(test: &TestDef, finished: &Finished) -> Option<String> {
         Err(e) => return Some(format!("the test's report was garbled: {e}")),
     };
     if let Some((step, error)) = setup_failure(messages) {
-        return Some(format!(
-            "failed to set up the sandbox: failed to {step}: {error}"
-        ));
+        return Some(format!("{SETUP_FAILED}: failed to {step}: {error}"));
     }
     let mut verdicts = messages.iter().filter_map(|m| match m {
         Message::Verdict(v) => Some(v),
@@ -124,10 +129,11 @@ fn describe(test: &TestDef, verdict: &Verdict) -> String {
     }
 }
 
-fn describe_status(status: ChildStatus) -> String {
+fn describe_status(status: Option<ChildStatus>) -> String {
     match status {
-        ChildStatus::Exited(code) => format!("exit code {code}"),
-        ChildStatus::Signaled(sig) => format!("killed by {}", signal_name(sig)),
+        Some(ChildStatus::Exited(code)) => format!("exit code {code}"),
+        Some(ChildStatus::Signaled(sig)) => format!("killed by {}", signal_name(sig)),
+        None => "still running".to_string(),
     }
 }
 

@@ -14,7 +14,15 @@ use crate::plan::{Veth, VETH_LINKS};
 /// A leased link index, held until dropped.
 pub(super) struct Lease {
     pub index: u32,
-    _held: UnixListener,
+    held: UnixListener,
+}
+
+impl Lease {
+    /// The socket that holds the lease: whoever has it open holds the link (a kept
+    /// environment, after the run).
+    pub(super) fn socket(&self) -> std::os::fd::BorrowedFd<'_> {
+        std::os::fd::AsFd::as_fd(&self.held)
+    }
 }
 
 /// Leases a free link: not held by another test, and with no interface of its name on the host.
@@ -29,7 +37,7 @@ pub(super) fn lease() -> Result<Lease, String> {
             .map_err(|e| format!("failed to lease a veth link: {e}"))?;
         match UnixListener::bind_addr(&addr) {
             Ok(held) if !host_has(&Veth::numbered(index).host_if) => {
-                return Ok(Lease { index, _held: held });
+                return Ok(Lease { index, held });
             }
             Ok(_) => continue,
             Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => continue,

@@ -33,8 +33,9 @@ const SCRATCH_SPARE: &str = "spare";
 /// Mounts of the host that `rootfs = "host"` must not keep below its fresh replacements.
 const HOST_SUBMOUNTS: [&str; 5] = ["proc", "sys", "dev", "tmp", "run"];
 
-/// Builds the test's root filesystem and makes it `/`.
-pub(crate) fn build(plan: &Plan) -> Result<(), SetupError> {
+/// Builds the test's root filesystem and makes it `/`. `rootless`: PID 1 is in a user
+/// namespace of its own already (see [`kernel_fs::mount`]).
+pub(crate) fn build(plan: &Plan, rootless: bool) -> Result<(), SetupError> {
     // Nothing mounted from here on may propagate to the host's mount namespace.
     sys::make_rprivate(Path::new("/")).step("make the mount tree private")?;
     build_scratch(plan)?;
@@ -50,7 +51,7 @@ pub(crate) fn build(plan: &Plan) -> Result<(), SetupError> {
         .step("pivot into the new root")?;
     sys::chdir(Path::new("/")).step("change into the new root")?;
 
-    kernel_fs::mount(plan.network == Network::Host)?;
+    kernel_fs::mount(plan.network == Network::Host || rootless)?;
     let host_dev = Path::new(PARKED).join("oldroot/dev");
     dev::populate(&parked(SCRATCH_DEV), &host_dev, &plan.devices)?;
     let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
@@ -255,7 +256,15 @@ fn attach_bind(bind: &Bind, tree: DetachedTree) -> Result<(), SetupError> {
 fn install_etc_file(name: &str) -> Result<(), SetupError> {
     let source = Path::new(PARKED).join(name);
     let target = sys::follow_links(&Path::new("/etc").join(name));
-    sys::mount_target(&target, false).step("create a file in /etc")?;
+    match sys::mount_target(&target, false) {
+        // Rootless, on a fixture a run as root unpacked: its files are root's, not ours.
+        Err(e) if e.errno == nix::errno::Errno::EACCES => Err(e).step(
+            "create a file in /etc (the fixture's files belong to another user, as when a run \
+             as root unpacked it: give this user's runs a cache of their own, \
+             ISOLATED_CACHE_DIR=$HOME/.cache/isolated)",
+        )?,
+        other => other.step("create a file in /etc")?,
+    }
     sys::bind(&source, &target, false).step("mount a file over /etc")
 }
 

@@ -13,9 +13,11 @@ const PROC_READ_ONLY: [&str; 4] = ["sys", "sysrq-trigger", "irq", "bus"];
 /// network (`net.ipv4.ip_forward`, say) without touching the host's.
 const PROC_NET_SYSCTLS: &str = "/proc/sys/net";
 
-/// A fresh /proc, its host-wide settings read-only; with `host_network`, /sys (else the test's
-/// own comes later, see [`mount_own_sysfs`]).
-pub(super) fn mount(host_network: bool) -> Result<(), SetupError> {
+/// A fresh /proc, its host-wide settings read-only; with `sysfs`, a /sys of the network PID 1
+/// is in now. Under real root a test with a network of its own needs none (its own comes
+/// later, see [`mount_own_sysfs`]); in a user namespace the kernel mounts that one only where a
+/// sysfs is visible already, and the host's is gone by then.
+pub(super) fn mount(sysfs: bool) -> Result<(), SetupError> {
     with_mountpoint(Path::new("/proc"), sys::mount_proc).step("mount /proc")?;
     for name in PROC_READ_ONLY {
         let path = Path::new("/proc").join(name);
@@ -29,7 +31,7 @@ pub(super) fn mount(host_network: bool) -> Result<(), SetupError> {
     let net = Path::new(PROC_NET_SYSCTLS);
     sys::bind(net, net, false).step("mount /proc/sys/net")?;
     sys::set_readonly(net, false, false).step("make /proc/sys/net writable")?;
-    match host_network {
+    match sysfs {
         true => with_mountpoint(Path::new("/sys"), sys::mount_sysfs).step("mount /sys"),
         false => Ok(()),
     }

@@ -13,13 +13,16 @@ mod fs;
 mod mount;
 mod mount_tree;
 mod namespace_pair;
+mod namespaces;
 mod net;
 mod netlink;
 pub(crate) mod nodes;
 mod pipe;
 mod process;
 mod seccomp;
+mod signals;
 mod spawn;
+mod terminal;
 mod unshare;
 mod userns;
 
@@ -45,19 +48,24 @@ pub(crate) use mount_tree::DetachedTree;
 pub(crate) use namespace_pair::{
     adopt as adopt_namespace_pair, make_ahead as make_namespace_pair_ahead, NamespacePair,
 };
-pub(crate) use net::loopback_up;
+pub(crate) use namespaces::ProcessNamespaces;
+pub(crate) use net::{interface_addresses, loopback_up};
 pub(crate) use netlink::{Netlink, NO_NETEM};
 pub(crate) use nix::mount::MsFlags;
+pub(crate) use nix::sys::signal::Signal;
 pub(crate) use pipe::{pipe, poll_readable, set_nonblocking, socketpair};
 pub(crate) use process::{
-    exit_now, fork, geteuid_is_root, has_cap_sys_admin, sethostname, setsid, signal_name,
-    unblock_all_signals, wait_any, ChildStatus, Forked,
+    exit_now, fork, geteuid, geteuid_is_root, has_cap_sys_admin, kill_pid, outlive_parent,
+    reap_one, set_process_name, sethostname, setsid, signal_name, unblock_all_signals, wait_any,
+    ChildStatus, Forked,
 };
 #[allow(unused_imports)] // Until child/privileges.rs installs the filter.
 pub(crate) use seccomp::{compile, compile_for, install, Blocked, Filter, FilterError};
+pub(crate) use signals::signal_fd;
 pub(crate) use spawn::{
     close_from, open_devnull, open_netns, open_netns_of, spawn_in_namespaces, Child, ChildSetup,
     FdMap, Namespaces, Spawn, UserMapping, MAX_FDS,
 };
+pub(crate) use terminal::{copy_window_size, make_controlling, open_pty, raw_mode, Pty};
 pub(crate) use unshare::{in_rootless_namespace, TestNamespaces};
 pub(crate) use userns::{user_namespaces_blocked, write_id_maps_of, IDENTITY_MAP, ROOT_ONLY_MAP};

@@ -30,3 +30,43 @@ pub(crate) fn loopback_up() -> SysResult<()> {
     }
     Ok(())
 }
+
+/// Every interface of the current network namespace with its addresses (`127.0.0.1/8`), in
+/// the order the kernel lists them; empty if they cannot be read.
+pub(crate) fn interface_addresses() -> Vec<(String, Vec<String>)> {
+    let Ok(addrs) = nix::ifaddrs::getifaddrs() else {
+        return Vec::new();
+    };
+    let prefix = |mask: Option<&nix::sys::socket::SockaddrStorage>, max: u32| {
+        mask.and_then(|m| {
+            m.as_sockaddr_in()
+                .map(|m| u32::from(m.ip()).count_ones())
+                .or_else(|| m.as_sockaddr_in6().map(|m| u128::from(m.ip()).count_ones()))
+        })
+        .unwrap_or(max)
+    };
+    let mut interfaces: Vec<(String, Vec<String>)> = Vec::new();
+    for addr in addrs {
+        let mask = addr.netmask.as_ref();
+        let ip = addr.address.as_ref().and_then(|a| {
+            a.as_sockaddr_in()
+                .map(|v4| format!("{}/{}", v4.ip(), prefix(mask, 32)))
+                .or_else(|| {
+                    a.as_sockaddr_in6()
+                        .map(|v6| format!("{}/{}", v6.ip(), prefix(mask, 128)))
+                })
+        });
+        let at = match interfaces
+            .iter()
+            .position(|(name, _)| *name == addr.interface_name)
+        {
+            Some(at) => at,
+            None => {
+                interfaces.push((addr.interface_name.clone(), Vec::new()));
+                interfaces.len() - 1
+            }
+        };
+        interfaces[at].1.extend(ip);
+    }
+    interfaces
+}

@@ -46,6 +46,53 @@ pub(crate) fn wait_any() -> SysResult<Option<(i32, ChildStatus)>> {
     }
 }
 
+/// Reaps one child that has ended, without waiting: `None` when none has (or there are none).
+pub(crate) fn reap_one() -> Option<(i32, ChildStatus)> {
+    loop {
+        match waitpid(
+            Pid::from_raw(-1),
+            Some(WaitPidFlag::__WALL | WaitPidFlag::WNOHANG),
+        ) {
+            Ok(WaitStatus::StillAlive) | Err(_) => return None,
+            Ok(status) => {
+                if let Some(done) = decode(status) {
+                    return Some(done);
+                }
+            }
+        }
+    }
+}
+
+/// This process's effective user id.
+pub(crate) fn geteuid() -> u32 {
+    nix::unistd::geteuid().as_raw()
+}
+
+/// SIGKILL to process `pid` (gone already is fine).
+pub(crate) fn kill_pid(pid: i32) {
+    let _ = nix::sys::signal::kill(Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+}
+
+/// The process's name in `ps` and `/proc/PID/comm`: the last component of `path`, cut to the
+/// kernel's 15 bytes.
+pub(crate) fn set_process_name(path: &std::ffi::OsStr) {
+    use std::os::unix::ffi::OsStrExt;
+    let name = std::path::Path::new(path)
+        .file_name()
+        .map_or(&b"isolated"[..], |n| n.as_bytes());
+    let mut buf = [0u8; 16];
+    let len = name.len().min(15);
+    buf[..len].copy_from_slice(&name[..len]);
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes from `buf`.
+    unsafe { libc::prctl(libc::PR_SET_NAME, buf.as_ptr(), 0, 0, 0) };
+}
+
+/// No longer killed when the parent (thread) dies: `prctl(PR_SET_PDEATHSIG, 0)`.
+pub(crate) fn outlive_parent() {
+    // SAFETY: prctl(PR_SET_PDEATHSIG, 0) takes no pointer.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, 0, 0, 0, 0) };
+}
+
 fn decode(status: WaitStatus) -> Option<(i32, ChildStatus)> {
     match status {
         WaitStatus::Exited(pid, code) => Some((pid.as_raw(), ChildStatus::Exited(code))),

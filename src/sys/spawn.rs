@@ -135,6 +135,12 @@ impl Child {
         self.pidfd.as_fd()
     }
 
+    /// Lets the child go on without us: not killed, not waited for (it is reaped by whoever
+    /// inherits it when this process exits).
+    pub(crate) fn release(mut self) {
+        self.reaped = true;
+    }
+
     /// Sends SIGKILL. As PID 1 of its namespace, its death takes every process in it along.
     pub(crate) fn kill(&self) -> SysResult<()> {
         // SAFETY: pidfd_send_signal with a valid pidfd, a signal number and no siginfo.

@@ -18,7 +18,7 @@ pub(crate) struct Zygote {
 impl Zygote {
     /// Starts a zygote of `kind`: `exe` again, with the runner's environment, stderr and no
     /// stdout.
-    pub(crate) fn start(exe: &CStr, kind: Kind) -> SysResult<Zygote> {
+    pub(crate) fn start(exe: &CStr, argv: &[CString], kind: Kind) -> SysResult<Zygote> {
         let (ours, theirs) = sys::socketpair()?;
         let devnull = sys::open_devnull()?;
         let fds = [
@@ -50,10 +50,9 @@ impl Zygote {
             })
             .collect();
         envp.push(CString::new(format!("{ZYGOTE_VAR}={}", kind.value())).expect("no NUL"));
-        let argv = [exe.to_owned(), c"--isolated-child".into()];
         let process = sys::spawn_in_namespaces(&Spawn {
             exe,
-            argv: &argv,
+            argv,
             envp: &envp,
             fds: &fds,
             namespaces: Namespaces::none(),

@@ -80,6 +80,16 @@ impl TestCgroup {
     }
 
     /// The group's directories, one per hierarchy.
+    pub(crate) fn paths(&self) -> Vec<PathBuf> {
+        self.members.iter().map(|m| m.dir.clone()).collect()
+    }
+
+    /// Leaves the group as it is, processes and all: it is no longer this run's to remove.
+    pub(crate) fn leave(mut self) {
+        self.removed = true;
+    }
+
+    /// The group's directories, one per hierarchy.
     #[cfg(test)]
     pub(super) fn dirs(&self) -> impl Iterator<Item = &Path> {
         self.members.iter().map(|m| m.dir.as_path())

@@ -7,10 +7,11 @@ use crate::sys::error::SysResult;
 
 impl Cgroups {
     /// Removes the groups of runners that no longer exist (a run killed with SIGKILL cannot
-    /// remove its own), killing whatever is still in them. Groups of live runners are kept.
-    /// Call it once per run. Returns how many groups were removed; on errors, carries on with
-    /// the others and returns the first.
-    pub(crate) fn remove_stale(&self) -> SysResult<usize> {
+    /// remove its own), killing whatever is still in them, but those in `spare` (the groups of
+    /// kept environments that outlive their run). Groups of live runners are kept. Call it
+    /// once per run. Returns how many groups were removed; on errors, carries on with the
+    /// others and returns the first.
+    pub(crate) fn remove_stale(&self, spare: &[std::path::PathBuf]) -> SysResult<usize> {
         let mut removed = 0;
         let mut first_error = None;
         for hierarchy in &self.hierarchies {
@@ -25,6 +26,9 @@ impl Cgroups {
                 // Our own pid on an old group: a killed run's, whose pid we were given again.
                 let own = std::process::id() as i32;
                 if runner_pid(&name).is_none_or(|pid| pid != own && fs::process_exists(pid)) {
+                    continue;
+                }
+                if spare.contains(&hierarchy.parent.join(&name)) {
                     continue;
                 }
                 let stale = TestCgroup::stale(Member {
