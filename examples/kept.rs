@@ -27,6 +27,12 @@ fn times_out() {
     std::thread::sleep(std::time::Duration::from_secs(3600));
 }
 
+/// Passes, slowly: the run goes on while the other tests are kept.
+#[isolated(rootfs = "alpine")]
+fn passes_slowly() {
+    std::thread::sleep(std::time::Duration::from_secs(30));
+}
+
 /// Kept by its key, without `ISOLATED_KEEP`.
 #[isolated(rootfs = "alpine", keep = true)]
 fn kept_by_its_key() {

@@ -2,11 +2,7 @@
 //! `#[isolated]`'s keys, a command or an interactive shell in it, and leaves nothing; `enter`,
 //! `list` and `clean` with no kept environment say so.
 
-use std::io::{Read, Write};
-use std::os::fd::{FromRawFd, OwnedFd};
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 mod common;
 
@@ -90,57 +86,17 @@ fn mistakes_get_the_attributes_messages() {
 /// terminal of the environment's own, and its exit code comes back.
 #[test]
 fn an_interactive_shell_in_a_fresh_environment() {
-    let (master, terminal) = openpty();
-    let end = |fd: &OwnedFd| Stdio::from(fd.try_clone().unwrap());
-    let mut child = isolated()
-        .args(["run", "rootfs=alpine", "hostname=typed-at"])
-        .stdin(end(&terminal))
-        .stdout(end(&terminal))
-        .stderr(end(&terminal))
-        .spawn()
-        .unwrap();
-    drop(terminal);
-    let mut writer = std::fs::File::from(master.try_clone().unwrap());
-    let screen = Arc::new(Mutex::new(String::new()));
-    let reader = {
-        let screen = Arc::clone(&screen);
-        let mut master = std::fs::File::from(master);
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = master.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                screen
-                    .lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        })
-    };
-    let wait_for = |text: &str| {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !screen.lock().unwrap().contains(text) {
-            assert!(
-                Instant::now() < deadline,
-                "no {text:?} in:\n{}",
-                screen.lock().unwrap()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    };
-    wait_for("#");
-    writer
-        .write_all(b"echo answer-$((6 * 7)); hostname; tty\n")
-        .unwrap();
-    wait_for("answer-42");
-    wait_for("typed-at");
-    wait_for("/dev/pts/0");
-    writer.write_all(b"exit 5\n").unwrap();
+    let (mut child, screen) =
+        common::on_a_terminal(isolated().args(["run", "rootfs=alpine", "hostname=typed-at"]));
+    screen.wait_for("#");
+    screen.type_in(b"echo answer-$((6 * 7)); hostname; tty; stty size\n");
+    screen.wait_for("answer-42");
+    screen.wait_for("typed-at");
+    screen.wait_for("/dev/pts/0");
+    screen.wait_for("24 80");
+    screen.type_in(b"exit 5\n");
     let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(5), "{}", screen.lock().unwrap());
-    drop(writer);
-    let _ = reader.join();
+    assert_eq!(status.code(), Some(5), "{}", screen.text());
 }
 
 #[test]
@@ -148,29 +104,4 @@ fn help_says_how() {
     let (code, stdout, _) = output(&["help"]);
     assert_eq!(code, 0);
     assert!(stdout.contains("isolated run [KEY=VALUE...]"), "{stdout}");
-}
-
-/// A pseudo-terminal: (master, slave).
-fn openpty() -> (OwnedFd, OwnedFd) {
-    let (mut master, mut slave) = (0, 0);
-    let size = libc::winsize {
-        ws_row: 24,
-        ws_col: 80,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: openpty writes two descriptors into the integers; the other pointers are null
-    // or a winsize it only reads.
-    let rc = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            &size,
-        )
-    };
-    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
-    // SAFETY: openpty returned two new descriptors nothing else owns.
-    unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) }
 }

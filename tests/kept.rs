@@ -216,3 +216,83 @@ fn passing_tests_are_kept_with_all_and_a_bad_value_is_refused() {
         text(&out.stderr)
     );
 }
+
+/// The run is killed while it keeps an environment: the environment ends with it (its init
+/// sees the run's end of the socket close), and the next run removes what is left.
+#[test]
+#[file_serial]
+fn a_killed_run_takes_its_kept_environments_along() {
+    let mounts = common::host_mounts();
+    let mut runner = Command::new(example("kept"))
+        .args([
+            "fails_after_writing",
+            "passes_slowly",
+            "--test-threads",
+            "2",
+        ])
+        .env_remove("ISOLATED_KEEP_FOR")
+        .env("ISOLATED_KEEP", "failed")
+        .env("ISOLATED_FIXTURES_PATH", common::fixtures_path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let records = std::path::Path::new("/run/isolated/kept");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let pid = loop {
+        let kept = std::fs::read_dir(records)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .find(|e| e.path().join("info").exists());
+        if let Some(entry) = kept {
+            break entry.file_name().to_string_lossy().into_owned();
+        }
+        assert!(std::time::Instant::now() < deadline, "nothing was kept");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    runner.kill().unwrap();
+    runner.wait().unwrap();
+    let gone = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        assert!(std::time::Instant::now() < gone, "{pid} outlived its run");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // The next run (here, its `list`) removes the record; `clean` the cgroups.
+    let list = Command::new(example("kept"))
+        .args(["--isolated", "list"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&list.stdout).contains("no kept environment"));
+    clean_and_check(&pid, &mounts);
+}
+
+/// On a terminal, the run waits for Enter before it ends the environments it kept.
+#[test]
+#[file_serial]
+fn on_a_terminal_the_run_waits_for_enter() {
+    let (mut runner, screen) = common::on_a_terminal(
+        Command::new(example("kept"))
+            .args(["--exact", "fails_after_writing"])
+            .env_remove("ISOLATED_KEEP_FOR")
+            .env("ISOLATED_KEEP", "failed")
+            .env("ISOLATED_FIXTURES_PATH", common::fixtures_path()),
+    );
+    screen.wait_for("press Enter to end them");
+    assert!(
+        runner.try_wait().unwrap().is_none(),
+        "the run ended without waiting"
+    );
+    let kept: Vec<_> = std::fs::read_dir("/run/isolated/kept")
+        .unwrap()
+        .flatten()
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let pid = kept[0].file_name().to_string_lossy().into_owned();
+    screen.type_in(b"\n");
+    assert_eq!(runner.wait().unwrap().code(), Some(101));
+    assert!(!std::path::Path::new("/run/isolated/kept")
+        .join(&pid)
+        .exists());
+    clean_and_check(&pid, &common::host_mounts());
+}

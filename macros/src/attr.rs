@@ -6,27 +6,8 @@ use syn::punctuated::Punctuated;
 use syn::{Expr, ExprLit, Lit, LitStr, Meta, Token};
 
 use crate::errors::Errors;
+use crate::keys::KEYS;
 use crate::{duration, limits, memory, validate};
-
-const KEYS: [&str; 17] = [
-    "rootfs",
-    "hostname",
-    "timeout",
-    "env",
-    "net",
-    "copy",
-    "bins",
-    "bind",
-    "memory",
-    "pids",
-    "cpu",
-    "caps",
-    "privileged",
-    "devices",
-    "crate_dir",
-    "keep",
-    "runtime",
-];
 
 /// What the keys asked for, with the documented defaults for the rest.
 #[derive(Debug, PartialEq, Eq)]

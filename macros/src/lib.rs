@@ -11,6 +11,7 @@ mod attr;
 mod duration;
 mod errors;
 mod expand;
+mod keys;
 mod libtest_attrs;
 mod limits;
 mod memory;

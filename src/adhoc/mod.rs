@@ -7,6 +7,8 @@
 
 #[path = "../../macros/src/duration.rs"]
 pub(crate) mod duration;
+#[path = "../../macros/src/keys.rs"]
+mod keys;
 #[path = "../../macros/src/memory.rs"]
 mod memory;
 #[path = "../../macros/src/validate.rs"]
@@ -21,23 +23,19 @@ pub(crate) const ADHOC_VAR: &str = "__ISOLATED_ADHOC";
 /// The name every ad hoc test has.
 pub(crate) const NAME: &str = "run";
 
-/// The keys `isolated run` takes: the attribute's, less `bins`, `keep` and `runtime`.
-pub(crate) const KEYS: [&str; 14] = [
-    "rootfs",
-    "hostname",
-    "timeout",
-    "env",
-    "net",
-    "copy",
-    "bind",
-    "memory",
-    "pids",
-    "cpu",
-    "caps",
-    "privileged",
-    "devices",
-    "crate_dir",
-];
+/// The attribute's keys that mean nothing to `isolated run`: `bins` names a binary of the
+/// package under test, and the environment is kept while the command runs, which is no
+/// `async fn`.
+const NOT_HERE: [&str; 3] = ["bins", "keep", "runtime"];
+
+/// The keys `isolated run` takes: the attribute's, less [`NOT_HERE`].
+fn valid_keys() -> String {
+    let keys: Vec<&str> = keys::KEYS
+        .into_iter()
+        .filter(|k| !NOT_HERE.contains(k))
+        .collect();
+    keys.join(", ")
+}
 
 /// An ad hoc test's keys, each checked: `(key, value)`, list keys once per entry. The crate
 /// directory is `dir`, the directory `isolated run` ran in.
@@ -231,7 +229,7 @@ fn check(key: &str, value: &str) -> Result<(), String> {
         },
         "bins" => Err("`bins` names a binary of the package under test; use copy=PATH:/TARGET".into()),
         "keep" | "runtime" => Err(format!("`{key}` means nothing here: `isolated run` keeps its environment while the command runs")),
-        _ => Err(format!("unknown key `{key}`; valid keys are: {}", KEYS.join(", "))),
+        _ => Err(format!("unknown key `{key}`; valid keys are: {}", valid_keys())),
     };
     checked.map_err(|e| format!("{key}={value}: {e}"))
 }

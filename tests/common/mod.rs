@@ -72,3 +72,103 @@ pub fn host_mounts() -> Vec<String> {
         })
         .collect()
 }
+
+/// A pseudo-terminal: (master, slave), 24 rows of 80 columns.
+pub fn openpty() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
+    use std::os::fd::FromRawFd;
+    let (mut master, mut slave) = (0, 0);
+    let size = libc::winsize {
+        ws_row: 24,
+        ws_col: 80,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: openpty writes two descriptors into the integers; the other pointers are null
+    // or a winsize it only reads.
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            &size,
+        )
+    };
+    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: openpty returned two new descriptors nothing else owns.
+    unsafe {
+        (
+            std::os::fd::OwnedFd::from_raw_fd(master),
+            std::os::fd::OwnedFd::from_raw_fd(slave),
+        )
+    }
+}
+
+/// What a program on a pseudo-terminal shows, read as it comes, and the keys typed at it.
+pub struct Screen {
+    seen: std::sync::Arc<std::sync::Mutex<String>>,
+    keys: std::fs::File,
+}
+
+impl Screen {
+    /// Reads `master` from now on.
+    pub fn read(master: &std::os::fd::OwnedFd) -> Screen {
+        use std::io::Read;
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let mut from = std::fs::File::from(master.try_clone().unwrap());
+        let into = std::sync::Arc::clone(&seen);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = from.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                into.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Screen {
+            seen,
+            keys: std::fs::File::from(master.try_clone().unwrap()),
+        }
+    }
+
+    /// Waits (30 s at most) until `text` has been shown.
+    pub fn wait_for(&self, text: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !self.seen.lock().unwrap().contains(text) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {text:?} on the screen:\n{}",
+                self.text()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// Types `keys`.
+    pub fn type_in(&self, keys: &[u8]) {
+        use std::io::Write;
+        (&self.keys).write_all(keys).unwrap();
+    }
+
+    /// Everything shown so far.
+    pub fn text(&self) -> String {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+/// Starts `command` with a pseudo-terminal as its stdin, stdout and stderr, as from a
+/// person's terminal; what it shows, and the keys to type at it.
+pub fn on_a_terminal(command: &mut std::process::Command) -> (std::process::Child, Screen) {
+    let (master, terminal) = openpty();
+    let end = |fd: &std::os::fd::OwnedFd| std::process::Stdio::from(fd.try_clone().unwrap());
+    let child = command
+        .stdin(end(&terminal))
+        .stdout(end(&terminal))
+        .stderr(end(&terminal))
+        .spawn()
+        .unwrap();
+    (child, Screen::read(&master))
+}
