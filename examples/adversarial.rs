@@ -488,13 +488,21 @@ mod host_kernel {
             }
         }
         if mount_fresh("cgroup2", "/mnt/v2", 0, "").is_ok() {
-            // Only the test's own group and what it makes below: no host group to kill.
-            let entries: Vec<_> = std::fs::read_dir("/mnt/v2")
-                .unwrap()
-                .filter_map(|e| e.ok())
-                .filter(|e| e.path().is_dir())
-                .collect();
-            assert!(entries.is_empty(), "{entries:?}");
+            // Its root is the test's own group: no host group below it. (Rootless in a
+            // cgroup of nobody's own, the hierarchy's root as in a container, the root is that
+            // one's, and other groups show: none is the test's to move into, or to kill.)
+            for entry in std::fs::read_dir("/mnt/v2").unwrap().flatten() {
+                if !entry.path().is_dir() {
+                    continue;
+                }
+                let moved = std::fs::write(entry.path().join("cgroup.procs"), "0");
+                let refused = moved.as_ref().err().and_then(|e| e.raw_os_error());
+                assert!(
+                    matches!(refused, Some(libc::EACCES | libc::EPERM | libc::ENOENT)),
+                    "{}: {moved:?}",
+                    entry.path().display()
+                );
+            }
         }
     }
 

@@ -93,7 +93,8 @@ impl NamespacePair {
             failed_op: "",
             errno: 0,
         };
-        let mut stack = vec![0u8; 64 * 1024];
+        // Not zeroed: a stack needs no initial contents, and this is made once per test.
+        let mut stack: Box<[std::mem::MaybeUninit<u8>]> = Box::new_uninit_slice(64 * 1024);
         // SAFETY: one past the end of the buffer, which the stack grows down from.
         let top = unsafe { stack.as_mut_ptr().add(stack.len()) };
         let top = (top as usize & !15) as *mut libc::c_void;
