@@ -40,8 +40,9 @@ pub(super) fn supervise(body: i32, mut report: File, control: OwnedFd, snapshot:
     let mut body = Some(body);
     let mut control = Some(control);
     let mut relay: Option<Relay> = None;
-    // What the kept environment holds on to for as long as it lives: the veth link's lease.
-    let mut held: Vec<OwnedFd> = Vec::new();
+    // What the kept environment holds on to for as long as it lives: the veth link's lease,
+    // held by keeping its descriptor open.
+    let mut _held: Vec<OwnedFd> = Vec::new();
     let mut deadline: Option<Instant> = None;
     loop {
         reap(&mut body, &mut report);
@@ -68,7 +69,7 @@ pub(super) fn supervise(body: i32, mut report: File, control: OwnedFd, snapshot:
                     Some((kept_for, kept_relay, kept_held)) => {
                         deadline = kept_for.map(|d| Instant::now() + d);
                         relay = kept_relay;
-                        held = kept_held;
+                        _held = kept_held;
                     }
                     None => sys::exit_now(0),
                 },
@@ -88,7 +89,6 @@ pub(super) fn supervise(body: i32, mut report: File, control: OwnedFd, snapshot:
                 relay = None;
             }
         }
-        let _ = &held;
     }
 }
 

@@ -202,9 +202,16 @@ impl Records {
         }
     }
 
-    /// Removes `record`'s directory.
+    /// Removes `record`'s directory, and the records' own when it was the last: nothing of
+    /// ours stays on the host.
     pub(crate) fn remove(&self, record: &Record) {
         let _ = std::fs::remove_dir_all(record.dir(&self.root));
+        if std::fs::remove_dir(&self.root).is_ok() {
+            // `/run/isolated`, `…/isolated`: ours too, if nothing else of ours is in it.
+            if let Some(parent) = self.root.parent() {
+                let _ = std::fs::remove_dir(parent);
+            }
+        }
     }
 }
 

@@ -86,12 +86,9 @@ impl Paused {
         ended(child, report, output, timed_out)
     }
 
-    /// For keeping: PID 1, the output read so far and the output pipe's read end (`None`
-    /// under `--nocapture`).
-    pub(super) fn into_kept(self) -> (Child, Vec<u8>, Option<OwnedFd>) {
-        let text = self.output.as_ref().map(Pipe::text).unwrap_or_default();
-        let fd = self.output.map(|pipe| OwnedFd::from(pipe.file));
-        (self.child, text, fd)
+    /// For keeping: PID 1 (the pipes close here; PID 1 has the output's now).
+    pub(super) fn into_child(self) -> Child {
+        self.child
     }
 }
 

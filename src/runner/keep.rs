@@ -64,16 +64,17 @@ pub(super) fn keep(
         Ok(kept) => kept,
         Err(e) => {
             let_go(&control);
-            let finished = paused.finish();
-            let (_resolved, _breaches) = confinement.end(&context.cgroups, !test.privileged);
-            drop(finished);
+            // It ends as any other; its verdict was taken already.
+            let _ = paused.finish();
+            confinement.end(&context.cgroups, !test.privileged);
             return with_note(
                 outcome,
                 &format!("note: the environment could not be kept: {e}"),
             );
         }
     };
-    let (child, _output, _pipe) = paused.into_kept();
+    // The output pipe goes with `paused`: PID 1 holds it now.
+    let child = paused.into_child();
     let command = enter_command(&record);
     let until = match record.until {
         Some(_) => format!(
