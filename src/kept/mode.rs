@@ -22,10 +22,17 @@ impl Keep {
     /// What this run keeps of `test`, if anything. `ISOLATED_KEEP` with another value is an
     /// error, said once by [`Keep::check_env`].
     pub(crate) fn of(test: &TestDef) -> Option<Keep> {
-        match (std::env::var(KEEP_VAR).as_deref(), test.keep) {
-            (Ok("all"), _) => Some(Keep::All),
-            (Ok("failed"), _) | (_, true) => Some(Keep::Failed),
+        // Read once per run, not per test.
+        static RUN: std::sync::OnceLock<Option<Keep>> = std::sync::OnceLock::new();
+        let run = *RUN.get_or_init(|| match std::env::var(KEEP_VAR).as_deref() {
+            Ok("all") => Some(Keep::All),
+            Ok("failed") => Some(Keep::Failed),
             _ => None,
+        });
+        match (run, test.keep) {
+            (Some(keep), _) => Some(keep),
+            (None, true) => Some(Keep::Failed),
+            (None, false) => None,
         }
     }
 
